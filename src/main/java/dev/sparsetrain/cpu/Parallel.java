@@ -44,7 +44,17 @@ public final class Parallel {
     }
 
     private static void runAll(List<ForkJoinTask<?>> tasks) {
-        POOL.invoke(ForkJoinTask.adapt(() -> ForkJoinTask.invokeAll(tasks)));
+        try {
+            POOL.invoke(ForkJoinTask.adapt(() -> ForkJoinTask.invokeAll(tasks)));
+        } catch (RuntimeException e) {
+            // Fork/join rethrows a worker's exception as a copy wrapping the original; surface the
+            // original so callers see the kernel's own message once.
+            Throwable t = e;
+            while (t.getCause() != null && t.getCause() instanceof RuntimeException && t.getClass() == t.getCause().getClass()) {
+                t = t.getCause();
+            }
+            throw (RuntimeException) t;
+        }
     }
 
     private static int resolveThreads() {

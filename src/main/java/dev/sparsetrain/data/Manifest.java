@@ -1,5 +1,6 @@
 package dev.sparsetrain.data;
 
+import dev.sparsetrain.io.AtomicFiles;
 import com.google.gson.Gson;
 import com.google.gson.GsonBuilder;
 import java.io.IOException;
@@ -94,10 +95,7 @@ public record Manifest(int format, String tokenizer, int vocabSize, int shardTok
     /** Writes {@code dir/manifest.json} atomically. */
     void write(Path dir) throws IOException {
         byte[] json = (GSON.toJson(this) + "\n").getBytes(StandardCharsets.UTF_8);
-        AtomicFiles.write(dir.resolve(FILE_NAME), ch -> {
-            var buf = ByteBuffer.wrap(json);
-            while (buf.hasRemaining()) ch.write(buf);
-        });
+        AtomicFiles.write(dir.resolve(FILE_NAME), json);
     }
 
     /**

@@ -1,5 +1,6 @@
 package dev.sparsetrain.data;
 
+import dev.sparsetrain.io.AtomicFiles;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;

@@ -44,8 +44,9 @@ public final class TokenLoader implements AutoCloseable {
      * Opens and checks every shard.
      *
      * @param shardFiles shards in reading order
-     * @param modelVocab the model's vocabulary size: each shard's tokenizer must have exactly this vocabulary
-     *                   (shards written by llm.c, which record none, are scanned instead: every token must be below it)
+     * @param modelVocab the model's vocabulary size: each shard's tokenizer vocabulary must fit in it (a model may
+     *                   pad its vocabulary, e.g. 50304 rows for gpt2's 50257; shards written by llm.c, which record
+     *                   none, are scanned instead: every token must be below it)
      * @param batch      rows per batch on this rank
      * @param seqLen     tokens per row
      * @param rank       this process's rank in {@code [0, worldSize)}
@@ -90,11 +91,11 @@ public final class TokenLoader implements AutoCloseable {
         ShardHeader h = r.header();
         if (h.vocabSize() == 0) {
             r.checkTokensBelow(modelVocab);
-        } else if (h.vocabSize() != modelVocab) {
+        } else if (h.vocabSize() > modelVocab) {
             String tok = h.tokenizerName().isEmpty() ? "an unnamed tokenizer" : "tokenizer '" + h.tokenizerName() + "'";
             throw new DataException("shard " + r.file() + " holds tokens of " + tok + " with vocabulary " + h.vocabSize()
                     + ", but the model's vocabulary is " + modelVocab + ": prepare the data with the model's tokenizer, "
-                    + "or set the model's vocab_size to " + h.vocabSize());
+                    + "or set the model's vocab_size to at least " + h.vocabSize());
         }
     }
 

@@ -226,6 +226,7 @@ public final class LlamaModel implements AutoCloseable {
     public ParameterLayout layout() { return layout; }
 
     public ModelConfig config() { return config; }
+    public Backend backend() { return b; }
 
     /** Most sequences one step takes. */
     public int batchRows() { return batchRows; }

@@ -120,13 +120,18 @@ public final class MetricsWriter implements Closeable {
         lastStep = step;
     }
 
+    /** Flushes and closes both files; closing again does nothing. */
     @Override
     public void close() throws IOException {
+        if (closed) return;
+        closed = true;
         try (csv; jsonl) {
             csv.flush();
             jsonl.flush();
         }
     }
+
+    private boolean closed;
 
     private static MetricsWriter open(Path runDir, List<String> cols, long lastStep) throws IOException {
         BufferedWriter csv = append(runDir.resolve(CSV_FILE));
