@@ -29,7 +29,7 @@ import java.util.TreeSet;
 public final class ConfigLoader {
     public static final List<String> PRESETS = List.of("tiny", "125m", "1b", "7b");
     private static final Map<String, Class<? extends Record>> SECTIONS =
-            Map.of("model", ModelConfig.class, "train", TrainConfig.class, "data", DataConfig.class);
+            Map.of("model", ModelConfig.class, "train", TrainConfig.class, "data", DataConfig.class, "sparsity", SparsityConfig.class);
 
     private static final Gson GSON = new GsonBuilder()
             .setFieldNamingPolicy(FieldNamingPolicy.LOWER_CASE_WITH_UNDERSCORES)
@@ -93,7 +93,8 @@ public final class ConfigLoader {
         ModelConfig model = section(root, "model", ModelConfig.class);
         TrainConfig train = section(root, "train", TrainConfig.class);
         DataConfig data = section(root, "data", DataConfig.class);
-        return new RunConfig(model, train, data);
+        SparsityConfig sparsity = section(root, "sparsity", SparsityConfig.class);
+        return new RunConfig(model, train, data, sparsity);
     }
 
     public static JsonObject toJson(RunConfig config) {

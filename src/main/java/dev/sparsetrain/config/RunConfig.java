@@ -1,7 +1,11 @@
 package dev.sparsetrain.config;
 
-/** Everything that defines a training run: the model, the optimisation loop and the data. */
-public record RunConfig(ModelConfig model, TrainConfig train, DataConfig data) {
+/** Everything that defines a training run: the model, the optimisation loop, the data and the sparse method. */
+public record RunConfig(ModelConfig model, TrainConfig train, DataConfig data, SparsityConfig sparsity) {
+
+    public RunConfig {
+        sparsity.validate(model, train.steps());
+    }
 
     /** Tokens consumed per optimizer step. */
     public long tokensPerStep() {
