@@ -113,7 +113,11 @@ public final class ConfigLoader {
         }
         try {
             return GSON.fromJson(obj, type);
-        } catch (JsonParseException | NumberFormatException e) {
+        } catch (RuntimeException e) {
+            // Gson wraps what a record's constructor throws; the validation message is the one to show.
+            for (Throwable t = e; t != null; t = t.getCause()) {
+                if (t instanceof ConfigException c) throw c;
+            }
             throw new ConfigException("bad value in section '" + name + "': " + e.getMessage());
         }
     }
