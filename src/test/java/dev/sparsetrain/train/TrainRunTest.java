@@ -7,20 +7,15 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
-import dev.sparsetrain.config.ConfigLoader;
 import dev.sparsetrain.config.RunConfig;
 import dev.sparsetrain.cpu.CpuBackend;
-import dev.sparsetrain.data.CorpusPreparer;
-import dev.sparsetrain.data.Tokenizers;
 import dev.sparsetrain.io.safetensors.SafeTensorsFile;
 import dev.sparsetrain.io.safetensors.SafeTensorsFormatException;
 import dev.sparsetrain.tensor.Backend;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
-import java.util.SplittableRandom;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -36,26 +31,11 @@ class TrainRunTest {
 
     @BeforeAll
     static void prepareCorpus() throws IOException {
-        Path txt = shared.resolve("text");
-        Files.createDirectories(txt.resolve("train"));
-        Files.createDirectories(txt.resolve("val"));
-        SplittableRandom r = new SplittableRandom(SEED);
-        String[] words = {"the", "quick", "brown", "fox", "jumps", "over", "lazy", "dog", "and", "runs", "away", "home"};
-        for (String split : List.of("train", "val")) {
-            StringBuilder sb = new StringBuilder();
-            for (int i = 0; i < (split.equals("train") ? 6000 : 1500); i++) sb.append(words[r.nextInt(words.length)]).append(i % 9 == 8 ? ".\n" : " ");
-            Files.writeString(txt.resolve(split).resolve("a.txt"), sb.toString());
-        }
-        shards = shared.resolve("shards");
-        new CorpusPreparer(Tokenizers.byName("bytes"), 1 << 20, line -> {}).prepare(List.of(txt.resolve("train")), List.of(txt.resolve("val")), shards);
+        shards = TinyCorpus.prepare(shared, SEED);
     }
 
     static RunConfig config(int steps, String... extra) {
-        List<String> o = new ArrayList<>(List.of("model.dim=32", "model.layers=2", "model.heads=2", "model.kv_heads=1", "model.ffn_hidden=64",
-                "model.seq_len=16", "train.batch_size=4", "train.steps=" + steps, "train.warmup_steps=2", "train.eval_every=3",
-                "train.eval_batches=2", "train.checkpoint_every=3", "train.lr=0.01", "data.source=shards", "data.shard_dir=" + shards));
-        o.addAll(List.of(extra));
-        return ConfigLoader.load("tiny", null, o);
+        return TinyCorpus.config(shards, steps, extra);
     }
 
     static TrainRun.RunSummary run(RunConfig c, Path out, Path resume) throws IOException {
