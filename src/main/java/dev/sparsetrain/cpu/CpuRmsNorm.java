@@ -71,12 +71,14 @@ final class CpuRmsNorm {
         float[] gx = f(dx), go = f(dOut), xs = f(x), w = f(weight), r = f(rstd);
         int odx = off(dx), odo = off(dOut), ox = off(x), ow = off(weight), or = off(rstd);
         int groups = Math.clamp(Math.ceilDiv((long) rows * d, GRAIN), 1, Math.min(MAX_GROUPS, Math.max(1, rows)));
-        float[] partial = new float[groups * d];
+        // A 64-byte gap between partial rows keeps two groups off one cache line (no false sharing).
+        int stride = d + 16;
+        float[] partial = new float[groups * stride];
         int full = S.loopBound(d);
         VectorMask<Float> tail = S.indexInRange(full, d);
         Parallel.forRange(groups, 1, (g0, g1) -> {
             for (int g = g0; g < g1; g++) {
-                int pw = g * d, first = (int) ((long) rows * g / groups), last = (int) ((long) rows * (g + 1) / groups);
+                int pw = g * stride, first = (int) ((long) rows * g / groups), last = (int) ((long) rows * (g + 1) / groups);
                 for (int t = first; t < last; t++) {
                     int xr = ox + t * d, gr = odo + t * d, dr = odx + t * d;
                     float rs = r[or + t];
@@ -106,7 +108,7 @@ final class CpuRmsNorm {
                 }
             }
         });
-        addPartials(dWeight, partial, groups, d);
+        addPartials(dWeight, partial, groups, stride, d);
     }
 
     /** rs·w·g − coef·x, the row's contribution to dx. */
@@ -118,13 +120,13 @@ final class CpuRmsNorm {
      * dWeight += Σ_groups partial[group], parallel over columns, adding groups in order. Scalar on
      * purpose: it touches groups·d elements, negligible next to the rows·d of the main pass.
      */
-    private static void addPartials(Tensor dWeight, float[] partial, int groups, int d) {
+    private static void addPartials(Tensor dWeight, float[] partial, int groups, int stride, int d) {
         float[] gw = f(dWeight);
         int ow = off(dWeight);
         Parallel.forRange(d, Math.max(1, GRAIN / groups), (from, to) -> {
             for (int j = from; j < to; j++) {
                 float s = 0;
-                for (int g = 0; g < groups; g++) s += partial[g * d + j];
+                for (int g = 0; g < groups; g++) s += partial[g * stride + j];
                 gw[ow + j] += s;
             }
         });
