@@ -106,12 +106,12 @@ final class CpuActivations {
      * which is why the gradients below use 1 − sig rather than e^−x·sig (that would be ∞·0).
      */
     private static FloatVector sigmoid(FloatVector x) {
-        return x.broadcast(1f).div(x.neg().lanewise(VectorOperators.EXP).add(1f));
+        return x.broadcast(1f).div(VectorMath.exp(x.neg()).add(1f));
     }
 
     /** silu(g)·u = g / (1 + e^−g) · u. */
     private static FloatVector swiglu(FloatVector g, FloatVector u) {
-        return g.div(g.neg().lanewise(VectorOperators.EXP).add(1f)).mul(u);
+        return g.div(VectorMath.exp(g.neg()).add(1f)).mul(u);
     }
 
     /** ∂h/∂up · dh = dh·silu(x). */

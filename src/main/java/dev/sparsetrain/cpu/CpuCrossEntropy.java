@@ -115,6 +115,6 @@ final class CpuCrossEntropy {
     }
 
     private static FloatVector exp(FloatVector v) {
-        return v.lanewise(VectorOperators.EXP);
+        return VectorMath.exp(v);
     }
 }
