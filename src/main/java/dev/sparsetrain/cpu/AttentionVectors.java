@@ -59,21 +59,14 @@ final class AttentionVectors {
      * paddedWidth(count). Returns the sum of the exponentials.
      */
     static float expScaledShifted(float[] row, int at, int count, float scale, float shift) {
-        FloatVector sum = FloatVector.zero(SPECIES);
-        int c = 0;
-        for (; c + LANES <= count; c += LANES) {
-            FloatVector p = FloatVector.fromArray(SPECIES, row, at + c).fma(scale, -shift).lanewise(VectorOperators.EXP);
-            p.intoArray(row, at + c);
-            sum = sum.add(p);
-        }
-        if (c < count) {
-            // The padding lanes hold scores of masked or stale keys: their exp may be anything, so select zeros.
-            FloatVector p = FloatVector.fromArray(SPECIES, row, at + c).fma(scale, -shift).lanewise(VectorOperators.EXP);
-            FloatVector kept = FloatVector.zero(SPECIES).blend(p, SPECIES.indexInRange(c, count));
-            kept.intoArray(row, at + c);
-            sum = sum.add(kept);
-        }
-        return sum.reduceLanes(VectorOperators.ADD);
+        VectorMath.exp(row, at, row, at, count, scale, shift);
+        // The padding lanes hold scores of masked or stale keys: zero them for the tile products.
+        java.util.Arrays.fill(row, at + count, at + paddedWidth(count), 0f);
+        // A scalar sum in index order: the same rounding in interpreted and compiled code (a vector
+        // reduceLanes is not), and cheap next to the tile products.
+        float sum = 0;
+        for (int j = 0; j < count; j++) sum += row[at + j];
+        return sum;
     }
 
     /**
@@ -91,13 +84,9 @@ final class AttentionVectors {
 
     /** Σ_e a[aAt + e]·b[bAt + e] for e &lt; depth. */
     static float dot(float[] a, int aAt, float[] b, int bAt, int depth) {
-        FloatVector acc = FloatVector.zero(SPECIES);
-        int e = 0;
-        for (; e + LANES <= depth; e += LANES) {
-            acc = FloatVector.fromArray(SPECIES, a, aAt + e).fma(FloatVector.fromArray(SPECIES, b, bAt + e), acc);
-        }
-        float s = acc.reduceLanes(VectorOperators.ADD);
-        for (; e < depth; e++) s = Math.fma(a[aAt + e], b[bAt + e], s);
+        // Scalar and in index order, for the same rounding in every execution mode; once per row.
+        float s = 0;
+        for (int e = 0; e < depth; e++) s = Math.fma(a[aAt + e], b[bAt + e], s);
         return s;
     }
 

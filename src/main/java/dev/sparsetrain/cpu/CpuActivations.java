@@ -14,7 +14,7 @@ import jdk.incubator.vector.VectorSpecies;
 /**
  * The FFN activations of the CPU backend, squared ReLU and SwiGLU, forward and backward. Each
  * formula lives in one vector function used by both the unmasked body and the masked tail.
- * SwiGLU works in float with the Vector API's exp (within 1 ulp of {@code Math.exp}).
+ * SwiGLU works in float with {@link VectorMath#exp} (a few ulps from {@code Math.exp}, JIT-independent).
  */
 final class CpuActivations {
     private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
@@ -58,13 +58,17 @@ final class CpuActivations {
         float[] hs = f(h), gs = f(gate), us = f(up);
         int oh = off(h), og = off(gate), ou = off(up);
         Parallel.forRange(n(h), GRAIN, (from, to) -> {
+            // h first holds e^−gate, then silu(gate)·up.
+            VectorMath.exp(gs, og + from, hs, oh + from, to - from, -1f, 0f);
             int j = from;
             for (int end = from + S.loopBound(to - from); j < end; j += S.length()) {
-                swiglu(FloatVector.fromArray(S, gs, og + j), FloatVector.fromArray(S, us, ou + j)).intoArray(hs, oh + j);
+                swiglu(FloatVector.fromArray(S, gs, og + j), FloatVector.fromArray(S, us, ou + j), FloatVector.fromArray(S, hs, oh + j))
+                        .intoArray(hs, oh + j);
             }
             if (j < to) {
                 VectorMask<Float> m = S.indexInRange(j, to);
-                swiglu(FloatVector.fromArray(S, gs, og + j, m), FloatVector.fromArray(S, us, ou + j, m)).intoArray(hs, oh + j, m);
+                swiglu(FloatVector.fromArray(S, gs, og + j, m), FloatVector.fromArray(S, us, ou + j, m), FloatVector.fromArray(S, hs, oh + j, m))
+                        .intoArray(hs, oh + j, m);
             }
         });
     }
@@ -74,17 +78,19 @@ final class CpuActivations {
         float[] gg = f(dGate), gu = f(dUp), gh = f(dh), gs = f(gate), us = f(up);
         int odg = off(dGate), odu = off(dUp), odh = off(dh), og = off(gate), ou = off(up);
         Parallel.forRange(n(dh), GRAIN, (from, to) -> {
+            // dGate first holds e^−gate, then the gate gradient.
+            VectorMath.exp(gs, og + from, gg, odg + from, to - from, -1f, 0f);
             int j = from;
             for (int end = from + S.loopBound(to - from); j < end; j += S.length()) {
                 FloatVector x = FloatVector.fromArray(S, gs, og + j), d = FloatVector.fromArray(S, gh, odh + j);
-                FloatVector sig = sigmoid(x);
+                FloatVector sig = sigmoid(FloatVector.fromArray(S, gg, odg + j));
                 upGrad(d, x, sig).intoArray(gu, odu + j);
                 gateGrad(d, FloatVector.fromArray(S, us, ou + j), x, sig).intoArray(gg, odg + j);
             }
             if (j < to) {
                 VectorMask<Float> m = S.indexInRange(j, to);
                 FloatVector x = FloatVector.fromArray(S, gs, og + j, m), d = FloatVector.fromArray(S, gh, odh + j, m);
-                FloatVector sig = sigmoid(x);
+                FloatVector sig = sigmoid(FloatVector.fromArray(S, gg, odg + j, m));
                 upGrad(d, x, sig).intoArray(gu, odu + j, m);
                 gateGrad(d, FloatVector.fromArray(S, us, ou + j, m), x, sig).intoArray(gg, odg + j, m);
             }
@@ -102,16 +108,16 @@ final class CpuActivations {
     }
 
     /**
-     * 1 / (1 + e^−x). Below x ≈ −88 the float e^−x overflows to infinity and the result is a clean 0,
-     * which is why the gradients below use 1 − sig rather than e^−x·sig (that would be ∞·0).
+     * 1 / (1 + e^−x) from e^−x. For very negative x, e^−x saturates near Float.MAX_VALUE and the
+     * result is ~0; the gradients below use 1 − sig rather than e^−x·sig, which would overflow.
      */
-    private static FloatVector sigmoid(FloatVector x) {
-        return x.broadcast(1f).div(VectorMath.exp(x.neg()).add(1f));
+    private static FloatVector sigmoid(FloatVector expNeg) {
+        return expNeg.broadcast(1f).div(expNeg.add(1f));
     }
 
-    /** silu(g)·u = g / (1 + e^−g) · u. */
-    private static FloatVector swiglu(FloatVector g, FloatVector u) {
-        return g.div(VectorMath.exp(g.neg()).add(1f)).mul(u);
+    /** silu(g)·u = g / (1 + e^−g) · u, given e^−g. */
+    private static FloatVector swiglu(FloatVector g, FloatVector u, FloatVector expNegG) {
+        return g.div(expNegG.add(1f)).mul(u);
     }
 
     /** ∂h/∂up · dh = dh·silu(x). */

@@ -75,7 +75,7 @@ final class CpuElementwise {
                     FloatVector v = FloatVector.fromArray(S, x, o + j, S.indexInRange(j, to));
                     acc = v.fma(v, acc);
                 }
-                partial[c] = Lanes.sumInDouble(acc);
+                partial[c] = VectorMath.sumInDouble(acc);
             }
         });
         double sum = 0;

@@ -45,7 +45,7 @@ final class CpuRmsNorm {
                     FloatVector v = FloatVector.fromArray(S, xs, xr + full, tail);
                     acc = v.fma(v, acc);
                 }
-                float rs = (float) (1.0 / Math.sqrt(Lanes.sumInDouble(acc) / d + eps));
+                float rs = (float) (1.0 / Math.sqrt(VectorMath.sumInDouble(acc) / d + eps));
                 r[or + t] = rs;
                 for (int j = 0; j < full; j += S.length()) {
                     FloatVector.fromArray(S, xs, xr + j).mul(rs).mul(FloatVector.fromArray(S, w, ow + j)).intoArray(o, outRow + j);
@@ -92,7 +92,7 @@ final class CpuRmsNorm {
                                 .fma(FloatVector.fromArray(S, xs, xr + full, tail), acc);
                     }
                     double rsd = rs;
-                    float coef = (float) (rsd * rsd * rsd / d * Lanes.sumInDouble(acc));
+                    float coef = (float) (rsd * rsd * rsd / d * VectorMath.sumInDouble(acc));
                     for (int j = 0; j < full; j += S.length()) {
                         FloatVector gv = FloatVector.fromArray(S, go, gr + j), xv = FloatVector.fromArray(S, xs, xr + j);
                         FloatVector.fromArray(S, gx, dr + j).add(inputGrad(gv, xv, FloatVector.fromArray(S, w, ow + j), rs, coef))
