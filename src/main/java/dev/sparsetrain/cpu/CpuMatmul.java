@@ -11,23 +11,32 @@ import jdk.incubator.vector.VectorSpecies;
  * C = alpha·op(A)·op(B) + beta·C, C [m,n] row-major, beta = 0 ignoring C's old contents.
  *
  * <p>The classic blocked scheme (Goto/BLIS): op(B) is packed once per call into slivers of nr
- * columns shared by all threads ({@link MatmulPacking}); C is cut into a grid of row blocks × column
+ * columns shared by all threads ({@link MatmulPanel}); C is cut into a grid of row blocks × column
  * groups, one task each; a task walks k in steps of kc, packs its alpha-scaled rows of op(A) for
- * that step into a thread-local block that stays in L2, and for each B sliver (kept in L1 while it
- * is reused) runs the {@link MatmulKernel} over every MR-row sliver of its block. Packing makes every
- * transpose combination run the same kernel over unit-stride memory.
+ * that step into a thread-local block that stays in L2, and for each B sliver runs the
+ * {@link MatmulKernel} over every MR-row sliver of its block. Packing makes every transpose
+ * combination run the same kernel over unit-stride memory.
  *
  * <p>Measure with {@code ./sparsetrain bench matmul}.
  */
 public final class CpuMatmul {
-    /** kc·nr floats of one B sliver: 16 KiB, half of a 32 KiB L1, the other half for A and C. */
-    private static final int B_SLIVER_FLOATS = 4096;
-    /** Rows per task at most: an A block of 256 rows × kc stays well inside a 512 KiB+ L2. */
-    private static final int MC_MAX = 256;
+    /**
+     * k steps per pass over C. Long passes matter most: each pass reads and writes the C tiles,
+     * whose rows lie n floats apart. A 1024-step B sliver (128 KiB at 512 bits) and A block
+     * (512 KiB at 128 rows) stream from L2 fast enough to keep the kernel fed; measured on Zen 4,
+     * 1024 steps beat 128 (B sliver in L1) by 5-10% at 1024³ and 2048³.
+     */
+    private static final int KC_MAX = 1024;
+    /** Rows per task at most, so a task's packed A block (rows × kc) stays in L2. */
+    private static final int MC_MAX = 128;
     /** Packed B panel at most (16 MiB); wider B is processed in column panels of this size. */
     private static final int PANEL_FLOATS = 1 << 22;
-    /** Below this many flops per thread a fork/join costs more than it saves. */
-    private static final long MIN_FLOPS_PER_THREAD = 1L << 22;
+    /**
+     * Below this many flops per thread (about 0.3 ms of work) waking another thread, 30-50 µs on
+     * average in a VM, is not worth it: measured on 2 cores, two threads were no faster than one at
+     * 256³ (17 Mflop each) and 1.4× faster at 512³.
+     */
+    private static final long MIN_FLOPS_PER_THREAD = 1L << 25;
 
     private CpuMatmul() {}
 
@@ -66,7 +75,7 @@ public final class CpuMatmul {
         }
         MatmulMicroKernel kernel = MatmulKernels.forSpecies(s);
         var job = new MatmulJob(kernel, threads, cArr, off(c), f(a), off(a), transA, f(b), off(b), transB,
-                m, n, k, alpha, beta, B_SLIVER_FLOATS, MC_MAX);
+                m, n, k, alpha, beta, KC_MAX, MC_MAX);
         int nr = kernel.nr();
         int panelCols = Math.max(nr, PANEL_FLOATS / k / nr * nr);
         for (int c0 = 0; c0 < n; c0 += panelCols) job.runPanel(c0, Math.min(n, c0 + panelCols));

@@ -1,10 +1,10 @@
 package dev.sparsetrain.cpu;
 
 /**
- * One GEMM call of {@link CpuMatmul}: the operands, the blocking plan and the parallel loops.
- * op(B) is packed one column panel at a time by all threads together, then each task of the
- * row-block × column-group grid computes its part of C over that panel. Tasks own disjoint
- * parts of C, so they need no synchronisation beyond the join that ends each loop.
+ * One GEMM call of {@link CpuMatmul}: the operands, the blocking plan and the parallel loop.
+ * For each column panel of op(B), the tasks of a row-block × column-group grid compute their
+ * parts of C, packing the panel's slivers as they first need them ({@link MatmulPanel}). Tasks
+ * own disjoint parts of C, so beyond the shared panel they need no synchronisation.
  */
 final class MatmulJob {
     private static final int MR = MatmulKernel.MR;
@@ -20,7 +20,7 @@ final class MatmulJob {
 
     MatmulJob(MatmulMicroKernel kernel, int threads, float[] c, int cOff, float[] a, int aOff, boolean transA,
               float[] b, int bOff, boolean transB, int m, int n, int k, float alpha, float beta,
-              int bSliverFloats, int mcMax) {
+              int kcMax, int mcMax) {
         this.kernel = kernel;
         this.threads = threads;
         this.c = c;
@@ -37,11 +37,11 @@ final class MatmulJob {
         this.alpha = alpha;
         this.beta = beta;
         this.nr = kernel.nr();
-        this.kcMax = Math.max(MR, bSliverFloats / nr);
+        this.kcMax = kcMax;
         this.mcMax = Math.max(MR, mcMax / MR * MR);
     }
 
-    /** C[:, c0..c1) for all of k: packs op(B)[:, c0..c1), then runs the task grid over it. */
+    /** C[:, c0..c1) for all of k, over op(B)[:, c0..c1) packed once into a shared panel. */
     void runPanel(int c0, int c1) {
         int slivers = Math.ceilDiv(c1 - c0, nr);
         long panelFloats = (long) slivers * nr * k;
@@ -49,8 +49,8 @@ final class MatmulJob {
             throw new IllegalArgumentException("matmul: k=" + k + " is too long for the CPU GEMM's packed panel of "
                     + nr + "-column slivers; split the product along k and accumulate with beta=1");
         }
-        float[] panel = MatmulScratch.panel().packed((int) panelFloats);
-        forLanes(slivers, (q0, q1) -> MatmulPacking.packB(b, bOff, transB, n, k, c0, c1, nr, q0, q1, panel));
+        var panel = new MatmulPanel(MatmulScratch.panel().packed((int) panelFloats), slivers,
+                b, bOff, transB, n, k, c0, c1, nr);
 
         // Row blocks: as few as keep an A block in L2, rounded up to a multiple of the thread
         // count so equal blocks spread evenly; when there are fewer blocks than threads, the
@@ -64,30 +64,38 @@ final class MatmulJob {
         forLanes(rowBlocks * colGroups, (t0, t1) -> {
             for (int t = t0; t < t1; t++) {
                 int rb = t / colGroups, cg = t % colGroups;
-                computeTask(panel, c0, c1, rb * mc, Math.min(m, (rb + 1) * mc),
-                        slivers * cg / colGroups, slivers * (cg + 1) / colGroups);
+                int q0 = slivers * cg / colGroups, q1 = slivers * (cg + 1) / colGroups;
+                // Row blocks start at different slivers, so threads pack different ones at first.
+                int firstSliver = (int) ((long) (q1 - q0) * rb / rowBlocks);
+                computeTask(panel, c0, c1, rb * mc, Math.min(m, (rb + 1) * mc), q0, q1, firstSliver);
             }
         });
     }
 
-    /** C[r0..r1, slivers q0..q1 of the panel at column c0] over all of k. */
-    private void computeTask(float[] panel, int c0, int c1, int r0, int r1, int q0, int q1) {
+    /**
+     * C[r0..r1, columns of panel slivers q0..q1] over all of k, visiting the slivers from
+     * q0 + firstSliver round to q0 + firstSliver − 1.
+     */
+    private void computeTask(MatmulPanel panel, int c0, int c1, int r0, int r1, int q0, int q1, int firstSliver) {
         MatmulScratch w = MatmulScratch.worker();
         float[] block = w.packed(Math.ceilDiv(r1 - r0, MR) * MR * kcMax);
         float[] tile = w.tile(MR * nr);
+        int count = q1 - q0;
         for (int p0 = 0; p0 < k; p0 += kcMax) {
             int kc = Math.min(kcMax, k - p0);
             // Later k steps add onto what the first one wrote.
             float stepBeta = p0 == 0 ? beta : 1f;
             MatmulPacking.packA(a, aOff, transA, m, k, r0, r1, p0, kc, alpha, block);
-            for (int q = q0; q < q1; q++) {
+            for (int i = 0; i < count; i++) {
+                int q = q0 + (firstSliver + i) % count;
+                panel.ensurePacked(q);
                 int col = c0 + q * nr, cols = Math.min(nr, c1 - col), bSliver = q * k * nr + p0 * nr;
                 for (int r = r0, aSliver = 0; r < r1; r += MR, aSliver += kc * MR) {
                     int rows = Math.min(MR, r1 - r), dst = cOff + r * n + col;
                     if (rows == MR && cols == nr) {
-                        kernel.run(kc, block, aSliver, panel, bSliver, c, dst, n, stepBeta);
+                        kernel.run(kc, block, aSliver, panel.floats, bSliver, c, dst, n, stepBeta);
                     } else {
-                        kernel.run(kc, block, aSliver, panel, bSliver, tile, 0, nr, 0f);
+                        kernel.run(kc, block, aSliver, panel.floats, bSliver, tile, 0, nr, 0f);
                         mergeEdge(tile, rows, cols, dst, stepBeta);
                     }
                 }

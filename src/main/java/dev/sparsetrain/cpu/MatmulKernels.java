@@ -20,9 +20,7 @@ final class MatmulKernels {
 
     private MatmulKernels() {}
 
-    /** The kernel of the selected species ({@link MatmulSpecies#SELECTED}). */
-    static MatmulMicroKernel selected() { return SELECTED; }
-
+    /** The kernel for species {@code s}; copies are defined once and kept. */
     static MatmulMicroKernel forSpecies(VectorSpecies<Float> s) {
         if (s.equals(SELECTED.species())) return SELECTED;
         return COPIES.computeIfAbsent(s, MatmulKernels::defineCopy);

@@ -9,6 +9,9 @@ import java.util.Arrays;
  * computes whole tiles and the caller keeps only the valid part.
  */
 final class MatmulPacking {
+    /** k steps per block of a transposing B copy: 64 steps × nr floats fill a quarter of L1. */
+    private static final int P_BLOCK = 64;
+
     private MatmulPacking() {}
 
     /**
@@ -19,17 +22,26 @@ final class MatmulPacking {
     static void packA(float[] a, int aOff, boolean transA, int m, int k, int r0, int r1, int p0, int kc,
                       float alpha, float[] dst) {
         final int mr = MatmulKernel.MR;
-        for (int q = 0, r = r0; r < r1; q++, r += mr) {
-            int base = q * kc * mr, rows = Math.min(mr, r1 - r);
-            if (rows < mr) Arrays.fill(dst, base, base + kc * mr, 0f);
-            if (transA) {
-                for (int p = 0; p < kc; p++) {
-                    int src = aOff + (p0 + p) * m + r, d = base + p * mr;
-                    for (int i = 0; i < rows; i++) dst[d + i] = alpha * a[src + i];
+        int slivers = Math.ceilDiv(r1 - r0, mr);
+        if ((r1 - r0) % mr != 0) {
+            int last = (slivers - 1) * kc * mr;
+            Arrays.fill(dst, last, last + kc * mr, 0f);
+        }
+        if (transA) {
+            // Step by step: each step's r1 − r0 source floats are contiguous, dealt out to the slivers.
+            for (int p = 0; p < kc; p++) {
+                int src = aOff + (p0 + p) * m;
+                for (int q = 0, r = r0; r < r1; q++, r += mr) {
+                    int d = q * kc * mr + p * mr, rows = Math.min(mr, r1 - r);
+                    for (int i = 0; i < rows; i++) dst[d + i] = alpha * a[src + r + i];
                 }
-            } else {
+            }
+        } else {
+            // Row by row: each row's kc source floats are contiguous, written MR apart.
+            for (int q = 0, r = r0; r < r1; q++, r += mr) {
+                int rows = Math.min(mr, r1 - r);
                 for (int i = 0; i < rows; i++) {
-                    int src = aOff + (r + i) * k + p0, d = base + i;
+                    int src = aOff + (r + i) * k + p0, d = q * kc * mr + i;
                     for (int p = 0; p < kc; p++) dst[d + p * mr] = alpha * a[src + p];
                 }
             }
@@ -37,23 +49,25 @@ final class MatmulPacking {
     }
 
     /**
-     * Packs op(B)[all k steps, columns c0..c1) into {@code dst}: sliver q (columns c0 + q·nr...)
-     * starts at q·k·nr, step p of it at + p·nr. B is stored [k,n], or [n,k] when {@code transB}.
-     * Packs slivers {@code q0..q1) only, so several threads can share one panel.
+     * Packs sliver q of op(B)[all k steps, columns c0..c1) into {@code dst}: the sliver holds
+     * columns c0 + q·nr... and starts at q·k·nr, step p of it at + p·nr. B is stored [k,n], or
+     * [n,k] when {@code transB}.
      */
-    static void packB(float[] b, int bOff, boolean transB, int n, int k, int c0, int c1, int nr, int q0, int q1,
-                      float[] dst) {
-        for (int q = q0; q < q1; q++) {
-            int col = c0 + q * nr, base = q * k * nr, cols = Math.min(nr, c1 - col);
-            if (cols < nr) Arrays.fill(dst, base, base + k * nr, 0f);
-            if (transB) {
+    static void packB(float[] b, int bOff, boolean transB, int n, int k, int c0, int c1, int nr, int q, float[] dst) {
+        int col = c0 + q * nr, base = q * k * nr, cols = Math.min(nr, c1 - col);
+        if (cols < nr) Arrays.fill(dst, base, base + k * nr, 0f);
+        if (transB) {
+            // Transposing copy in blocks of P_BLOCK steps, so the nr source lines and the
+            // P_BLOCK destination rows being filled all stay in L1.
+            for (int pb = 0; pb < k; pb += P_BLOCK) {
+                int pe = Math.min(k, pb + P_BLOCK);
                 for (int j = 0; j < cols; j++) {
-                    int src = bOff + (col + j) * k, d = base + j;
-                    for (int p = 0; p < k; p++) dst[d + p * nr] = b[src + p];
+                    int src = bOff + (col + j) * k;
+                    for (int p = pb; p < pe; p++) dst[base + p * nr + j] = b[src + p];
                 }
-            } else {
-                for (int p = 0; p < k; p++) System.arraycopy(b, bOff + p * n + col, dst, base + p * nr, cols);
             }
+        } else {
+            for (int p = 0; p < k; p++) System.arraycopy(b, bOff + p * n + col, dst, base + p * nr, cols);
         }
     }
 }

@@ -7,8 +7,10 @@ import static org.junit.jupiter.api.Assertions.fail;
 
 import dev.sparsetrain.tensor.DType;
 import dev.sparsetrain.tensor.Tensor;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.SplittableRandom;
+import java.util.concurrent.ConcurrentLinkedQueue;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorSpecies;
 import org.junit.jupiter.api.Test;
@@ -22,13 +24,16 @@ class CpuMatmulTest {
     private static final float SENTINEL = 777f;
     /** Sizes at and around the micro-tile edges (MR = 6, nr = 8·2, 16·2, 32·2 floats). */
     private static final int[] EDGE_SIZES = {1, 2, 5, 6, 7, 11, 13, 15, 16, 17, 31, 32, 33, 47, 63, 64, 65, 97};
-    /** Depths at and around the k blocks of each width (kc = 512, 256, 128 for 128, 256, 512 bits). */
-    private static final int[] EDGE_DEPTHS = {1, 2, 3, 7, 16, 31, 127, 128, 129, 255, 256, 257, 511, 512, 513};
+    /** Depths at and around the k blocks (kc = 1024 steps). */
+    private static final int[] EDGE_DEPTHS = {1, 2, 3, 7, 16, 31, 129, 1023, 1024, 1025, 2049};
 
     @ParameterizedTest(name = "{0}-bit vectors")
     @ValueSource(ints = {128, 256, 512})
     void randomShapesMatchReference(int bits) {
         VectorSpecies<Float> s = MatmulSpecies.forBits(bits);
+        MatmulMicroKernel kernel = MatmulKernels.forSpecies(s);
+        assertEquals(s, kernel.species(), "the kernel copy for " + bits + " bits runs another species");
+        assertEquals(2 * s.length(), kernel.nr());
         long seed = 1000 + bits;
         var rnd = new SplittableRandom(seed);
         float[] alphas = {1f, -0.5f, 2.25f};
@@ -50,7 +55,7 @@ class CpuMatmulTest {
         long seed = 7;
         var rnd = new SplittableRandom(seed);
         VectorSpecies<Float> s = MatmulSpecies.SELECTED;
-        // m > 256 rows needs several row blocks even on one thread; beta = 1 is dW += dYᵀ·X.
+        // m > 128 rows needs several row blocks even on one thread; beta = 1 is dW += dYᵀ·X.
         check(s, 1, 300, 70, 260, true, false, 1f, 1f, rnd, "seed " + seed + " dW accumulate");
         check(s, 2, 301, 67, 200, false, true, 1f, 0f, rnd, "seed " + seed + " Y = X·Wᵀ");
         check(s, 3, 299, 40, 131, false, false, 1f, 0f, rnd, "seed " + seed + " dX = dY·W");
@@ -63,6 +68,30 @@ class CpuMatmulTest {
         // k = 40000 leaves room for fewer than 200 columns in one packed panel of B.
         check(MatmulSpecies.SELECTED, 2, 3, 200, 40_000, false, true, 1f, 0f, rnd, "seed " + seed + " deep");
         check(MatmulSpecies.SELECTED, 2, 2, 130, 40_000, true, false, 0.5f, 1f, rnd, "seed " + seed + " deep accumulate");
+    }
+
+    @Test
+    void concurrentCallersKeepTheirOwnScratch() throws Exception {
+        long seed = 13;
+        // Each caller thread owns its packed B panel; two callers at once must not mix them up.
+        var failures = new ConcurrentLinkedQueue<Throwable>();
+        var callers = new ArrayList<Thread>();
+        for (int t = 0; t < 2; t++) {
+            long callerSeed = seed + t;
+            callers.add(Thread.ofPlatform().start(() -> {
+                try {
+                    var rnd = new SplittableRandom(callerSeed);
+                    for (int i = 0; i < 6; i++) {
+                        check(MatmulSpecies.SELECTED, 2, 40 + rnd.nextInt(90), 40 + rnd.nextInt(90), 50 + rnd.nextInt(200),
+                                rnd.nextBoolean(), rnd.nextBoolean(), 1f, 0f, rnd, "seed " + callerSeed + " caller case " + i);
+                    }
+                } catch (Throwable e) {
+                    failures.add(e);
+                }
+            }));
+        }
+        for (Thread c : callers) c.join();
+        if (!failures.isEmpty()) throw new AssertionError(failures.peek());
     }
 
     @Test
