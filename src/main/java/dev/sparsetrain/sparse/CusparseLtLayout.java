@@ -1,5 +1,7 @@
 package dev.sparsetrain.sparse;
 
+import dev.sparsetrain.tensor.Bf16;
+
 /**
  * The compressed buffer of cuSPARSELt 0.8 on sm_90 for a 16-bit (bf16/fp16), row-major,
  * non-transposed sparse A of m×k (SPEC §4; reference/sparse-gpu-notes.md §5.4). NVIDIA does not

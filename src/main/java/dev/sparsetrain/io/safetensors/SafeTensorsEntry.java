@@ -1,5 +1,7 @@
 package dev.sparsetrain.io.safetensors;
 
+import dev.sparsetrain.tensor.Bf16;
+
 import java.nio.ByteBuffer;
 import java.util.Arrays;
 import java.util.List;

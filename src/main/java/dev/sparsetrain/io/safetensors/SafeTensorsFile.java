@@ -1,5 +1,7 @@
 package dev.sparsetrain.io.safetensors;
 
+import dev.sparsetrain.tensor.Bf16;
+
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;

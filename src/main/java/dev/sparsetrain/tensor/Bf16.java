@@ -1,4 +1,4 @@
-package dev.sparsetrain.io.safetensors;
+package dev.sparsetrain.tensor;
 
 /**
  * Conversions between float and bfloat16 (the upper 16 bits of an IEEE float). Narrowing rounds to
@@ -22,5 +22,12 @@ public final class Bf16 {
     /** The float with exactly the value of the bfloat16 {@code bits}. */
     public static float toFloat(short bits) {
         return Float.intBitsToFloat((bits & 0xFFFF) << 16);
+    }
+
+    /** Every element of {@code x} narrowed with {@link #fromFloat}. */
+    public static short[] fromFloats(float[] x) {
+        short[] out = new short[x.length];
+        for (int i = 0; i < x.length; i++) out[i] = fromFloat(x[i]);
+        return out;
     }
 }

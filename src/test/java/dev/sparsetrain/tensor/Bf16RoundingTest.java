@@ -1,11 +1,11 @@
-package dev.sparsetrain.sparse;
+package dev.sparsetrain.tensor;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import org.junit.jupiter.api.Test;
 
-class Bf16Test {
+class Bf16RoundingTest {
     private static float round(float x) {
         return Bf16.toFloat(Bf16.fromFloat(x));
     }

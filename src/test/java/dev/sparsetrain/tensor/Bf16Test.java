@@ -1,4 +1,4 @@
-package dev.sparsetrain.io.safetensors;
+package dev.sparsetrain.tensor;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
