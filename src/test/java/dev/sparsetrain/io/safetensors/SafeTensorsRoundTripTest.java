@@ -1,5 +1,7 @@
 package dev.sparsetrain.io.safetensors;
 
+import dev.sparsetrain.tensor.Bf16;
+
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
