@@ -8,9 +8,13 @@ import dev.sparsetrain.tensor.Tensor;
  */
 public final class CpuBackend extends HeapBackend {
     private final ReferenceBackend ref = new ReferenceBackend();
+    private final CpuSparseKernels sparse = new CpuSparseKernels();
 
     @Override
     public String name() { return "cpu"; }
+
+    @Override
+    public CpuSparseKernels sparse() { return sparse; }
 
     @Override public void scale(Tensor t, float s) { ref.scale(t, s); }
     @Override public void add(Tensor out, Tensor a, Tensor b) { ref.add(out, a, b); }
