@@ -11,9 +11,13 @@ import dev.sparsetrain.tensor.Tensor;
 public final class CpuBackend extends HeapBackend {
     /** Holds the cached cos/sin tables, so it lives as long as the backend. */
     private final CpuRope rope = new CpuRope();
+    private final CpuSparseKernels sparse = new CpuSparseKernels();
 
     @Override
     public String name() { return "cpu"; }
+
+    @Override
+    public CpuSparseKernels sparse() { return sparse; }
 
     @Override public void scale(Tensor t, float s) { CpuElementwise.scale(t, s); }
     @Override public void add(Tensor out, Tensor a, Tensor b) { CpuElementwise.add(out, a, b); }

@@ -13,9 +13,13 @@ import dev.sparsetrain.tensor.Tensor;
  * is tested against, so clarity beats speed here: never optimise this class.
  */
 public final class ReferenceBackend extends HeapBackend {
+    private final ReferenceSparseKernels sparse = new ReferenceSparseKernels();
 
     @Override
     public String name() { return "reference"; }
+
+    @Override
+    public ReferenceSparseKernels sparse() { return sparse; }
 
     @Override
     public void scale(Tensor t, float s) {

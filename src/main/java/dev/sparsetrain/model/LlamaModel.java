@@ -1,8 +1,11 @@
 package dev.sparsetrain.model;
 
 import dev.sparsetrain.config.ModelConfig;
+import dev.sparsetrain.config.SparsityConfig;
 import dev.sparsetrain.tensor.Backend;
 import dev.sparsetrain.tensor.Tensor;
+import java.util.List;
+import java.util.Optional;
 
 /**
  * The Llama-style decoder of SPEC.md §1 with an explicit forward and backward (llm.c style), written
@@ -12,6 +15,9 @@ import dev.sparsetrain.tensor.Tensor;
  * {@link ParameterLayout}. Every activation buffer is allocated here, once, for {@code batchRows}
  * rows of {@code seqLen} tokens; a step allocates no backend memory. Parameters start at zero: call
  * {@link #initialize} or upload a checkpoint into {@link #parameters()}.
+ *
+ * <p>The FFN follows the phases of SPEC.md §2: the dense squared-ReLU FFN until
+ * {@link #enterSparsePhase}, the sparse FFN of §3 until {@link #enterDensePhase}, then dense again.
  *
  * <p>Not thread-safe: each call reuses the same activation buffers.
  */
@@ -25,7 +31,7 @@ public final class LlamaModel implements AutoCloseable {
     private final Tensor embedding, dEmbedding, finalNorm, dFinalNorm;
     private final Tensor[] attnNorm, dAttnNorm, ffnNorm, dFfnNorm;
     private final AttentionBlock attention;
-    private final FeedForward ffn;
+    private final SparsePhases ffnPhases;
     private final LmHead lmHead;
 
     // Activations, [capacity, d] unless noted. resid[l] is the residual stream entering layer l
@@ -70,7 +76,7 @@ public final class LlamaModel implements AutoCloseable {
             dFfnNorm[l] = r.grad(ParameterLayout.layerName(l, "ffn_norm"));
         }
         attention = new AttentionBlock(r);
-        ffn = FeedForward.create(r);
+        ffnPhases = new SparsePhases(r, FeedForward.create(r));
         lmHead = new LmHead(r, lmHeadChunkRows);
 
         tokens = alloc.i32(cap);
@@ -124,6 +130,7 @@ public final class LlamaModel implements AutoCloseable {
         b.fill(dR, 0);
         b.rmsNormBackward(dR, dFinalNorm, dHidden, resid[config.layers()].rows(0, t), finalNorm, finalRstd.rows(0, t));
         // dR is ∂L/∂(residual stream); each branch adds its contribution through its norm's backward.
+        FeedForward ffn = ffnPhases.active();
         for (int l = config.layers() - 1; l >= 0; l--) {
             Tensor dIn = dBranchIn.rows(0, t);
             ffn.backward(l, dIn, dR, ffnIn[l].rows(0, t));
@@ -165,6 +172,7 @@ public final class LlamaModel implements AutoCloseable {
     private void forward(int batch, int seqLen) {
         int t = batch * seqLen;
         float eps = config.normEps();
+        FeedForward ffn = ffnPhases.active();
         b.embeddingForward(resid[0].rows(0, t), tokens.view(0, t), embedding);
         for (int l = 0; l < config.layers(); l++) {
             Tensor x = resid[l].rows(0, t), xa = attnIn[l].rows(0, t), m = mid[l].rows(0, t), xf = ffnIn[l].rows(0, t);
@@ -177,6 +185,7 @@ public final class LlamaModel implements AutoCloseable {
             b.add(resid[l + 1].rows(0, t), m, y);
         }
         b.rmsNormForward(finalHidden.rows(0, t), finalRstd.rows(0, t), resid[config.layers()].rows(0, t), finalNorm, eps);
+        ffnPhases.forwardRan();
     }
 
     /** Validates a batch on the host (a bad id would read out of bounds on a device) and uploads it; returns its rows. */
@@ -216,6 +225,51 @@ public final class LlamaModel implements AutoCloseable {
         if (n == 0) throw new IllegalArgumentException("every target of the batch is ignored (< 0): there is no loss to average");
         return n;
     }
+
+    // ---- FFN phases (SPEC.md §2) -----------------------------------------------------------------
+
+    /**
+     * Switches to the sparse FFN: clusters each layer's W1 rows into E = M/4 balanced experts (seeded
+     * by {@code seed}), permutes the neurons expert-contiguously in the parameters, the gradients and
+     * every buffer of {@code sameLayoutBuffers} (flat buffers with the parameter layout: pass the
+     * AdamW moments), and freezes each layer's β1, β2 from the permuted latent weights. The function
+     * of the dense model is unchanged by the permutation.
+     */
+    public void enterSparsePhase(SparsityConfig cfg, long seed, List<Tensor> sameLayoutBuffers) {
+        ffnPhases.enterSparse(cfg, seed, sameLayoutBuffers);
+    }
+
+    /**
+     * Re-clusters during the sparse phase (sparsity.recluster_every): the same clustering and
+     * permutation rules as {@link #enterSparsePhase}, the β scales stay frozen.
+     */
+    public void recluster(SparsityConfig cfg, long seed, List<Tensor> sameLayoutBuffers) {
+        ffnPhases.recluster(cfg, seed, sameLayoutBuffers);
+    }
+
+    /**
+     * Ends the sparse phase: the dense squared-ReLU FFN again, on the latent weights, or with
+     * sparsity.dense_finish_from = scaled on W ← β·S(W) (written into the parameters).
+     */
+    public void enterDensePhase(SparsityConfig cfg) { ffnPhases.enterDense(cfg); }
+
+    /** The FFN phase the model is in. */
+    public SparseState.Phase ffnPhase() { return ffnPhases.phase(); }
+
+    /** What a checkpoint must keep about the FFN phases (see {@link SparseState#toJson}). */
+    public SparseState sparseState() { return ffnPhases.state(); }
+
+    /**
+     * Restores {@link #sparseState()} after the checkpoint's parameters (already in the permuted order)
+     * are loaded: re-enters the sparse phase without clustering, or records the dense finish.
+     */
+    public void restoreSparseState(SparseState state, SparsityConfig cfg) { ffnPhases.restore(state, cfg); }
+
+    /** Statistics of the latest sparse forward of every layer; empty outside the sparse phase or before its first forward. */
+    public Optional<SparseStats> sparseStats() { return ffnPhases.stats(); }
+
+    /** The sparse FFN once the model has entered the sparse phase (for profiling). */
+    public Optional<SparseFfn> sparseFfn() { return ffnPhases.sparseFfn(); }
 
     /** The flat parameter buffer, laid out by {@link #layout()}. */
     public Tensor parameters() { return params; }

@@ -142,6 +142,13 @@ public interface Backend extends AutoCloseable {
     void adamw(Tensor param, Tensor grad, Tensor m, Tensor v, float lr, float beta1, float beta2,
                float eps, float weightDecay, int step, float gradScale);
 
+    // ---- sparse FFN --------------------------------------------------------------------------------
+
+    /** The sparse FFN kernels of SPEC.md §3 on this backend. */
+    default SparseKernels sparse() {
+        throw new UnsupportedOperationException("backend '" + name() + "' has no sparse FFN kernels; use the cpu or reference backend");
+    }
+
     /** Waits for queued work (a no-op on CPU backends). */
     default void synchronize() {}
 

@@ -1,0 +1,20 @@
+package dev.sparsetrain.cpu;
+
+/**
+ * Per-thread scratch arrays of the CPU sparse kernels (tile transposes, accumulators), kept between
+ * calls so a training step allocates nothing once every worker thread has seen the largest shape.
+ */
+final class SparseScratch {
+    /** Slots in use: one per array a kernel needs at the same time. */
+    static final int TILE_INPUT = 0, TILE_OUTPUT = 1, ACCUMULATORS = 2, STATS = 3;
+    private static final ThreadLocal<float[][]> SLOTS = ThreadLocal.withInitial(() -> new float[4][]);
+
+    private SparseScratch() {}
+
+    /** This thread's array for {@code slot}, at least {@code size} long; contents are left over from earlier use. */
+    static float[] floats(int slot, int size) {
+        float[][] slots = SLOTS.get();
+        if (slots[slot] == null || slots[slot].length < size) slots[slot] = new float[size];
+        return slots[slot];
+    }
+}

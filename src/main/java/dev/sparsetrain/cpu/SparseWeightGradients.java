@@ -1,0 +1,120 @@
+package dev.sparsetrain.cpu;
+
+import static dev.sparsetrain.cpu.HeapStorage.f;
+import static dev.sparsetrain.cpu.HeapStorage.off;
+
+import dev.sparsetrain.tensor.Tensor;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * GEMMs 5 and 6, the weight gradients: for neuron n of expert e, G[n,:] = Σ_r V[r,n]·src[r,:] over
+ * e's routed rows, with V the packed A and src = dY (GEMM 5, G = dW2ᵀ) or V = dZ and src = X
+ * (GEMM 6, G = dW1). The product is the dense one of the SPEC; walking the pattern's set bits simply
+ * skips the terms whose V is zero.
+ *
+ * <p>Work is split over blocks of up to {@link #BLOCK} neurons of one expert; each block's rows of
+ * G accumulate in a per-thread buffer while the expert's tiles stream by once, so each tile's
+ * source rows are reused by the whole block.
+ */
+final class SparseWeightGradients {
+    private static final VectorSpecies<Float> S = SparseLanes.F;
+    private static final int L = SparseLanes.L;
+    private static final int BLOCK = 16;
+
+    private SparseWeightGradients() {}
+
+    /** GEMM 5: dW2[k, n] += Σ_r dyg[r,k]·A[r,n]; dW2 [d, F]. */
+    static void down(Tensor dW2, Tensor dyg, CpuPackedActivations act) {
+        int d = (int) dyg.dim(1), neurons = act.neurons;
+        SparseShapes.requireMatrix(dW2, d, neurons, "dW2");
+        float[] g = f(dW2);
+        int go = off(dW2);
+        run(act, act.a, dyg, d, (acc, first, count) -> {
+            for (int k = 0; k < d; k++) {
+                int row = go + k * neurons + first;
+                for (int j = 0; j < count; j++) g[row + j] += acc[j * d + k];
+            }
+        });
+    }
+
+    /** GEMM 6: dW1[n, k] += Σ_r dZ[r,n]·xg[r,k]; dW1 [F, d]. */
+    static void up(Tensor dW1, CpuPackedActivations act, Tensor xg) {
+        int d = (int) xg.dim(1);
+        SparseShapes.requireMatrix(dW1, act.neurons, d, "dW1");
+        float[] g = f(dW1);
+        int go = off(dW1);
+        run(act, act.dz, xg, d, (acc, first, count) -> {
+            int row = go + first * d, n = count * d, c = 0;
+            for (; c + L <= n; c += L) {
+                FloatVector.fromArray(S, g, row + c).add(FloatVector.fromArray(S, acc, c)).intoArray(g, row + c);
+            }
+            for (; c < n; c++) g[row + c] += acc[c];
+        });
+    }
+
+    /** Adds a block's finished rows G[first .. first+count) (acc, [count, d]) into the gradient. */
+    private interface BlockSink {
+        void add(float[] acc, int first, int count);
+    }
+
+    private static void run(CpuPackedActivations act, float[] values, Tensor src, int d, BlockSink sink) {
+        SparseShapes.requireMatrix(src, act.tiles.rowOffsets[act.experts], d, "routed rows");
+        float[] x = f(src);
+        int xo = off(src), f = act.f;
+        Parallel.forRange(act.neurons / 4, 1, (from, to) -> {
+            float[] acc = SparseScratch.floats(SparseScratch.ACCUMULATORS, BLOCK * d);
+            for (int first = 4 * from, end = 4 * to; first < end; ) {
+                int e = first / f, count = Math.min(Math.min(end, (e + 1) * f), first + BLOCK) - first;
+                java.util.Arrays.fill(acc, 0, count * d, 0f);
+                for (int tile = act.tiles.expertTiles[e]; tile < act.tiles.expertTiles[e + 1]; tile++) {
+                    int rowBase = xo + act.tiles.firstRow[tile] * d;
+                    for (int j = 0; j < count; j++) {
+                        int local = first + j - e * f;
+                        long bits = act.bits[tile * f + local];
+                        if (bits != 0) accumulate(acc, j * d, bits, values, act.slot(tile, local), x, rowBase, d);
+                    }
+                }
+                sink.add(acc, first, count);
+                first += count;
+            }
+        });
+    }
+
+    /** acc[accOff + c] += Σ_{set bits t} values[at++]·x[rowBase + t·d + c] for c &lt; d. */
+    private static void accumulate(float[] acc, int accOff, long bits, float[] values, int at, float[] x, int rowBase, int d) {
+        int c = 0;
+        for (; c + 4 * L <= d; c += 4 * L) {
+            FloatVector a0 = FloatVector.fromArray(S, acc, accOff + c), a1 = FloatVector.fromArray(S, acc, accOff + c + L);
+            FloatVector a2 = FloatVector.fromArray(S, acc, accOff + c + 2 * L), a3 = FloatVector.fromArray(S, acc, accOff + c + 3 * L);
+            int p = at;
+            for (long b = bits; b != 0; b &= b - 1) {
+                FloatVector v = FloatVector.broadcast(S, values[p++]);
+                int r = rowBase + Long.numberOfTrailingZeros(b) * d + c;
+                a0 = FloatVector.fromArray(S, x, r).fma(v, a0);
+                a1 = FloatVector.fromArray(S, x, r + L).fma(v, a1);
+                a2 = FloatVector.fromArray(S, x, r + 2 * L).fma(v, a2);
+                a3 = FloatVector.fromArray(S, x, r + 3 * L).fma(v, a3);
+            }
+            a0.intoArray(acc, accOff + c);
+            a1.intoArray(acc, accOff + c + L);
+            a2.intoArray(acc, accOff + c + 2 * L);
+            a3.intoArray(acc, accOff + c + 3 * L);
+        }
+        for (; c + L <= d; c += L) {
+            FloatVector a0 = FloatVector.fromArray(S, acc, accOff + c);
+            int p = at;
+            for (long b = bits; b != 0; b &= b - 1) {
+                int r = rowBase + Long.numberOfTrailingZeros(b) * d + c;
+                a0 = FloatVector.fromArray(S, x, r).fma(FloatVector.broadcast(S, values[p++]), a0);
+            }
+            a0.intoArray(acc, accOff + c);
+        }
+        for (; c < d; c++) {
+            float a0 = acc[accOff + c];
+            int p = at;
+            for (long b = bits; b != 0; b &= b - 1) a0 = Math.fma(x[rowBase + Long.numberOfTrailingZeros(b) * d + c], values[p++], a0);
+            acc[accOff + c] = a0;
+        }
+    }
+}

@@ -1,0 +1,167 @@
+package dev.sparsetrain.tensor;
+
+/**
+ * The kernels of the sparse FFN of SPEC.md §3, one layer at a time: S-STE weight pruning, the
+ * neuron-expert router's device half, row gather/scatter, and the six GEMMs of §3.4 with the fused
+ * relu² → top-2-of-4 → pack between GEMMs 1 and 2. A backend hands them out through
+ * {@link Backend#sparse()}; {@code ReferenceSparseKernels} (dense masked maths) is the oracle.
+ *
+ * <p><b>Shapes.</b> F neurons, d model width, E experts, f = F/E neurons per expert. Neurons are stored
+ * expert-contiguous: expert e owns neurons [e·f, (e+1)·f), i.e. rows of W1 [F,d] and columns of
+ * W2 [d,F]. Routed rows: P = rowOffsets[E] rows sorted by expert, expert e owning rows
+ * [rowOffsets[e], rowOffsets[e+1]) (padding rows included; they hold zeros).
+ *
+ * <p><b>Packed forms.</b> {@link PackedWeight} and {@link PackedActivations} are the backend's own
+ * layouts (compressed values and indices on the CPU, cuSPARSELt buffers on a GPU), allocated by
+ * the same kernels that read them; the model never looks inside. {@link #unpackWeight} and
+ * {@link #unpackActivations} write their dense meaning, for tests and inspection.
+ *
+ * <p>Methods overwrite their outputs unless they say "adds". Host int arrays (row offsets) are
+ * small and known on the host because routing is decided there.
+ */
+public interface SparseKernels {
+
+    /**
+     * An effective weight [rows, cols] = β·S(W) with S-STE's 2:4 groups running along cols (SPEC
+     * §3.1), in the forms a sparse GEMM reads: as a 2:4 left operand along K = cols, and dense.
+     */
+    interface PackedWeight {
+        int rows();
+
+        int cols();
+    }
+
+    /**
+     * One layer's routed activations after the fused relu² → top-2-of-4 step: which activations
+     * were kept, their values, and (after {@link #activationGradient}) dZ on the same pattern.
+     * Holds up to {@link #capacityRows()} routed rows of {@link #neurons()} neurons in
+     * {@link #experts()} experts, each row computing only its expert's f neurons.
+     */
+    interface PackedActivations {
+        int capacityRows();
+
+        int neurons();
+
+        int experts();
+
+        /** Row offsets [E+1] of the latest {@link #upProject} (a copy). */
+        int[] rowOffsets();
+    }
+
+    /**
+     * What the soft-threshold removed from a weight: {@code absSum} = Σ|W|, {@code prunedAbsSum} =
+     * Σ|S(W)| (scale 1). The removed magnitude fraction is {@code 1 − prunedAbsSum/absSum}.
+     */
+    record WeightStats(double absSum, double prunedAbsSum) {
+        /** 1 − Σ|S(W)|/Σ|W|, 0 for an all-zero weight. */
+        public double removedFraction() { return absSum == 0 ? 0 : 1 - prunedAbsSum / absSum; }
+    }
+
+    /**
+     * Counts over the real and padding rows of the latest {@link #upProject} (padding rows add
+     * nothing): {@code positive} pre-activations z > 0 among the computed (row, expert neuron) pairs,
+     * {@code kept} of them kept by the 2:4 step with relu(z) ≠ 0, and the relu(z)² mass before
+     * ({@code mass}) and after ({@code keptMass}) the 2:4 step.
+     */
+    record ActivationStats(long positive, long kept, double mass, double keptMass) {
+        /** Σ dropped relu² / Σ relu², 0 when nothing was positive. */
+        public double droppedMassFraction() { return mass == 0 ? 0 : 1 - keptMass / mass; }
+    }
+
+    /** A packed weight for an effective [rows, cols] matrix; cols must be a multiple of 4. */
+    PackedWeight allocateWeight(int rows, int cols);
+
+    /** Packed activations for up to {@code capacityRows} routed rows of {@code neurons} in {@code experts} experts. */
+    PackedActivations allocateActivations(int capacityRows, int neurons, int experts);
+
+    // ---- weights -----------------------------------------------------------------------------------
+
+    /**
+     * Packs the effective weight β·S(W) (SPEC §3.1, ties as {@code sparse.SoftThreshold}) with
+     * groups of 4 along {@code out.cols()}. W is {@code w} [rows, cols], or with {@code transposed}
+     * the transpose of {@code w} [cols, rows]: W1 [F,d] is packed as is; W2 [d,F] is packed
+     * transposed, giving W2ᵀ [F,d] grouped along d (down the columns of W2).
+     */
+    void pruneWeight(PackedWeight out, Tensor w, boolean transposed, float beta);
+
+    /** Magnitudes of the latest {@link #pruneWeight} into {@code w}; synchronises. */
+    WeightStats weightStats(PackedWeight w);
+
+    /** Writes the dense effective weight [rows, cols] (zeros where pruned). */
+    void unpackWeight(Tensor dense, PackedWeight w);
+
+    // ---- router ------------------------------------------------------------------------------------
+
+    /** centres[e,:] = mean of w1's rows [e·F/E, (e+1)·F/E), accumulated in double; centres [E,d], w1 [F,d]. */
+    void expertCentres(Tensor centres, Tensor w1, int experts);
+
+    /** scores[t,e] = −2·x_t·c_e + ‖c_e‖² for x [T,d], centres [E,d], scores [T,E] (lower is closer). */
+    void routerScores(Tensor scores, Tensor x, Tensor centres);
+
+    /** out[r,:] = x[perm[r],:], or zeros where perm[r] &lt; 0 (padding); out [P,d], perm I32 [P]. */
+    void gatherRows(Tensor out, Tensor x, Tensor perm);
+
+    /** out[t,:] = y[inv[t],:]; out [T,d], y [P,d], inv I32 [T]. */
+    void scatterRows(Tensor out, Tensor y, Tensor inv);
+
+    // ---- forward -------------------------------------------------------------------------------------
+
+    /**
+     * GEMM 1 and the activation step: for each expert e and each of its rows r of {@code xg} [P,d],
+     * z = xg[r]·W1e[e·f .. (e+1)·f)ᵀ (W1e 2:4 along K = d), a = relu(z)² and, per group of 4
+     * consecutive neurons, keep the two largest (ties to the higher index, as
+     * {@code sparse.ActivationTopK}). Records the pattern, relu(z) on it, the row offsets and the
+     * {@link ActivationStats}; {@code w1} has rows F = act.neurons().
+     */
+    void upProject(PackedActivations act, Tensor xg, PackedWeight w1, int[] rowOffsets);
+
+    /** GEMM 2: yg[r,:] = A[r,:]·W2e[:, expert slice]ᵀ, A 2:4 along K = f; {@code w2t} is W2eᵀ [F,d]. yg [P,d]. */
+    void downProject(Tensor yg, PackedActivations act, PackedWeight w2t);
+
+    // ---- backward ------------------------------------------------------------------------------------
+
+    /**
+     * GEMM 3 and the activation backward: dA = dyg[r,:]·W2e[:, expert slice] (the sparse operand is
+     * W2eᵀ's slice, 2:4 along K = d), kept only on A's pattern, and dZ = dA ⊙ 2·relu(z), stored in
+     * {@code act} on that same pattern. dyg [P,d].
+     */
+    void activationGradient(PackedActivations act, Tensor dyg, PackedWeight w2t);
+
+    /** GEMM 4: dxg[r,:] = dZ[r,:]·W1e[expert slice] (dZ 2:4 along K = f, same pattern as A). dxg [P,d]. */
+    void inputGradient(Tensor dxg, PackedActivations act, PackedWeight w1);
+
+    /**
+     * GEMM 5, adds: dW2[:, e·f + j] += Σ_r dyg[r,:]·A[r,j] over expert e's rows, a dense product
+     * (the gradient of the effective W2, applied straight through). dW2 [d,F], dyg [P,d].
+     */
+    void downWeightGradient(Tensor dW2, Tensor dyg, PackedActivations act);
+
+    /** GEMM 6, adds: dW1[e·f + j, :] += Σ_r dZ[r,j]·xg[r,:] over expert e's rows (dense product). dW1 [F,d], xg [P,d]. */
+    void upWeightGradient(Tensor dW1, PackedActivations act, Tensor xg);
+
+    // ---- MVUE (SPEC §3.5), optional left operands of GEMMs 5 and 6 ------------------------------------
+
+    /**
+     * out = (MVUE of xᵀ)ᵀ: each column of x [P,d] sparsified in groups of 4 consecutive rows, exactly
+     * {@code sparse.Mvue.apply} on the row-major xᵀ [d,P] with {@code seed}. P must be a multiple of 4.
+     */
+    void mvueRowGroups(Tensor out, Tensor x, long seed);
+
+    /**
+     * Replaces dZ in {@code act} by its MVUE along the rows: for each expert e, {@code sparse.Mvue.apply}
+     * on the row-major dZ_eᵀ [f, rows of e] with seed {@code seed + e}. Every expert's row count must
+     * be a multiple of 4.
+     */
+    void mvueActivationGradient(PackedActivations act, long seed);
+
+    // ---- inspection ----------------------------------------------------------------------------------
+
+    /** Counts of the latest {@link #upProject}; synchronises. */
+    ActivationStats activationStats(PackedActivations act);
+
+    /**
+     * Writes A and dZ densely as [P, f] (row r's columns are its expert's neurons, zeros off the
+     * pattern) for the rows of the latest {@link #upProject}; either output may be null.
+     */
+    void unpackActivations(Tensor a, Tensor dz, PackedActivations act);
+}
