@@ -57,7 +57,7 @@ public final class SampleCommand implements Callable<Integer> {
         SplittableRandom random = new SplittableRandom(seed);
         int[] text = Arrays.copyOf(context, context.length + tokens);
         try (Backend backend = Devices.open(device); LlamaModel model = new LlamaModel(backend, config.model(), 1)) {
-            Checkpoints.loadParameters(checkpoint, model, config.model());
+            Checkpoints.loadParameters(checkpoint, model, config);
             int seqLen = config.model().seqLen();
             for (int i = context.length; i < text.length; i++) {
                 int from = Math.max(0, i - seqLen);

@@ -33,7 +33,8 @@ public final class TrainCommand implements Callable<Integer> {
     @Option(names = "--steps", description = "Shortcut for --set train.steps=N (default: the preset's).")
     Integer steps;
 
-    @Option(names = "--ffn", description = "Shortcut for --set model.ffn=KIND: relu2 or swiglu (default: the preset's).")
+    @Option(names = "--ffn", description = {"sparse: squared ReLU with the dense -> sparse -> dense schedule (sparsity.*);",
+            "dense: squared ReLU, dense the whole run (the baseline); swiglu: a dense SwiGLU FFN (default: the preset's)."})
     String ffn;
 
     @Option(names = "--seed", description = "Shortcut for --set train.seed=N (default: the preset's).")
@@ -55,7 +56,7 @@ public final class TrainCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         List<String> all = new ArrayList<>(overrides);
         if (steps != null) all.add("train.steps=" + steps);
-        if (ffn != null) all.add("model.ffn=" + ffn);
+        if (ffn != null) all.addAll(ffnOverrides(ffn));
         if (seed != null) all.add("train.seed=" + seed);
         RunConfig config;
         Path checkpoint = null;
@@ -79,6 +80,16 @@ public final class TrainCommand implements Callable<Integer> {
                     summary.finalValBpb(), outDir.resolve("summary.json"));
         }
         return 0;
+    }
+
+    /** The settings behind --ffn. */
+    static List<String> ffnOverrides(String ffn) {
+        return switch (ffn) {
+            case "sparse" -> List.of("model.ffn=relu2", "sparsity.enabled=true");
+            case "dense", "relu2" -> List.of("model.ffn=relu2", "sparsity.enabled=false");
+            case "swiglu" -> List.of("model.ffn=swiglu", "sparsity.enabled=false");
+            default -> throw new UserError("--ffn must be sparse, dense or swiglu, got '" + ffn + "'");
+        };
     }
 
     /** The preset names for picocli's completion and help. */

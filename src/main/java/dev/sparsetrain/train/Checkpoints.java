@@ -13,6 +13,7 @@ import dev.sparsetrain.io.safetensors.TensorInfo;
 import dev.sparsetrain.model.LlamaModel;
 import dev.sparsetrain.model.ParameterLayout;
 import dev.sparsetrain.model.ParameterSpec;
+import dev.sparsetrain.model.SparseState;
 import dev.sparsetrain.tensor.Backend;
 import dev.sparsetrain.tensor.Tensor;
 import java.io.IOException;
@@ -27,7 +28,8 @@ import java.util.stream.Stream;
 /**
  * Checkpoints of a run: {@code checkpoints/step_NNNNNNN/} holding {@code model.safetensors} (parameters
  * by name, F32), {@code optimizer.safetensors} (AdamW moments as {@code m.NAME}, {@code v.NAME}) and
- * {@code state.json} (config, step, counters, data position). Each directory is written to a temporary
+ * {@code state.json} (config, step, counters, data position, the sparse FFN's phase, neuron
+ * permutation, β and centres). Each directory is written to a temporary
  * name, fsynced and renamed, then {@code checkpoints/latest} is atomically pointed at it, so a crash
  * at any moment leaves the previous checkpoint usable. The newest {@value #KEEP} are kept.
  */
@@ -58,6 +60,7 @@ public final class Checkpoints {
         state.addProperty("skipped_steps", trainer.skippedSteps());
         state.addProperty("train_seconds", trainer.trainSeconds());
         state.add("data_position", trainer.trainData().position());
+        state.add("sparse_state", model.sparseState().toJson());
         state.add("config", ConfigLoader.toJson(trainer.config()));
         Map<String, String> meta = Map.of("format", "sparsetrain-checkpoint-" + FORMAT, "step", Integer.toString(trainer.step()));
         AtomicFiles.writeDirectory(dir, tmp -> {
@@ -111,17 +114,23 @@ public final class Checkpoints {
         return ConfigLoader.fromJson(readState(checkpoint).getAsJsonObject("config"));
     }
 
-    /** Loads the parameters into {@code model}, checking that the checkpoint has the same shape. */
-    public static void loadParameters(Path checkpoint, LlamaModel model, ModelConfig saved) throws IOException {
-        requireSameShape(saved, model.config(), checkpoint);
+    /**
+     * Loads the parameters into {@code model}, checking that the checkpoint has the same shape, and
+     * puts the model in the checkpoint's FFN phase (sampling from a sparse-phase checkpoint runs the
+     * sparse FFN it was trained with).
+     */
+    public static void loadParameters(Path checkpoint, LlamaModel model, RunConfig saved) throws IOException {
+        requireSameShape(saved.model(), model.config(), checkpoint);
         loadInto(checkpoint.resolve("model.safetensors"), "", model.layout(), model.backend(), model.parameters());
+        model.restoreSparseState(SparseState.fromJson(readState(checkpoint).get("sparse_state")), saved.sparsity());
     }
 
     /** Restores parameters, AdamW moments, counters and the data position of a trainer. */
     public static void restore(Path checkpoint, Trainer trainer) throws IOException {
         JsonObject state = readState(checkpoint);
         RunConfig saved = ConfigLoader.fromJson(state.getAsJsonObject("config"));
-        loadParameters(checkpoint, trainer.model(), saved.model());
+        requireSameShape(saved.model(), trainer.model().config(), checkpoint);
+        loadInto(checkpoint.resolve("model.safetensors"), "", trainer.model().layout(), trainer.model().backend(), trainer.model().parameters());
         ParameterLayout layout = trainer.model().layout();
         Backend backend = trainer.model().backend();
         Path opt = checkpoint.resolve("optimizer.safetensors");
@@ -131,6 +140,8 @@ public final class Checkpoints {
                 state.get("bad_steps_in_row").getAsInt(), state.get("skipped_steps").getAsInt(),
                 state.get("train_seconds").getAsDouble());
         trainer.trainData().seek(state.getAsJsonObject("data_position"));
+        // After the parameters: they are stored in the permuted neuron order the sparse state describes.
+        trainer.model().restoreSparseState(SparseState.fromJson(state.get("sparse_state")), trainer.config().sparsity());
     }
 
     private static void loadInto(Path file, String prefix, ParameterLayout layout, Backend backend, Tensor flat) throws IOException {

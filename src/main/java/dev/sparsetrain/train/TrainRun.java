@@ -8,6 +8,8 @@ import dev.sparsetrain.io.AtomicFiles;
 import dev.sparsetrain.io.metrics.MetricsWriter;
 import dev.sparsetrain.io.plot.LossPlot;
 import dev.sparsetrain.io.progress.ProgressReporter;
+import dev.sparsetrain.model.SparseState.Phase;
+import dev.sparsetrain.model.SparseStats;
 import dev.sparsetrain.tensor.Backend;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -27,7 +29,7 @@ import java.util.Map;
  */
 public final class TrainRun {
     static final List<String> COLUMNS = List.of("step", "loss", "lr", "grad_norm", "tokens", "tokens_per_s", "step_ms",
-            "val_loss", "val_bpb", "skipped");
+            "val_loss", "val_bpb", "skipped", "phase", "density_relu2", "density_24", "dropped_mass", "removed_weight");
 
     private final RunConfig config;
     private final TrainOptions options;
@@ -55,7 +57,9 @@ public final class TrainRun {
             AtomicFiles.writeString(dir.resolve("config.json"), ConfigLoader.gson().toJson(ConfigLoader.toJson(config)) + "\n");
             if (!options.quiet()) printHeader(trainer, data);
             ProgressReporter progress = options.quiet() ? null : ProgressReporter.forStdout(config.train().steps(), config.train().logEvery());
-            try (MetricsWriter metrics = trainer.step() == 0 ? MetricsWriter.start(dir, COLUMNS) : MetricsWriter.resume(dir, COLUMNS, trainer.step())) {
+            List<String> columns = columns(config);
+            PhaseTimes phaseTimes = new PhaseTimes();
+            try (MetricsWriter metrics = trainer.step() == 0 ? MetricsWriter.start(dir, columns) : MetricsWriter.resume(dir, columns, trainer.step())) {
                 Validation.Result[] last = {null};
                 double[] lastLoss = {Double.NaN};
                 trainer.run(new Trainer.Listener() {
@@ -64,7 +68,8 @@ public final class TrainRun {
                         if (s.skipped()) Trainer.reportSkipped(s, System.err);
                         else lastLoss[0] = s.loss();
                         if (val != null) last[0] = val;
-                        metrics.append(s.step(), row(s, val));
+                        phaseTimes.add(s);
+                        metrics.append(s.step(), row(s, val, config.sparsity().experts()));
                         if (progress != null) {
                             progress.update(s.step(), status(s));
                             if (val != null) progress.message(String.format(Locale.ROOT, "step %d: val loss %.4f, %.3f bits/byte",
@@ -83,7 +88,8 @@ public final class TrainRun {
                 double wall = (System.nanoTime() - wallStart) / 1e9;
                 RunSummary summary = new RunSummary(finalVal.loss(), finalVal.bitsPerByte(), lastLoss[0], trainer.tokensSeen(),
                         trainer.tokensSeen() / Math.max(1e-9, trainer.trainSeconds()), wall, trainer.trainSeconds(), trainer.step(),
-                        trainer.skippedSteps(), trainer.model().layout().parameterCount(), backend.name(), Parallel.threads());
+                        trainer.skippedSteps(), trainer.model().layout().parameterCount(), backend.name(), Parallel.threads(),
+                        phaseTimes.steps(), phaseTimes.meanMillis());
                 metrics.close();
                 LossPlot.writeFromMetrics(dir);
                 AtomicFiles.writeString(dir.resolve("summary.json"), summary.toJson(config) + "\n");
@@ -92,7 +98,16 @@ public final class TrainRun {
         }
     }
 
-    private static Map<String, Double> row(StepStats s, Validation.Result val) {
+    /** The metrics columns: the fixed ones, then one router-load column per expert when the sparse phase is on. */
+    static List<String> columns(RunConfig config) {
+        List<String> c = new java.util.ArrayList<>(COLUMNS);
+        if (config.sparsity().enabled()) {
+            for (int e = 0; e < config.sparsity().experts(); e++) c.add("router_load_" + e);
+        }
+        return c;
+    }
+
+    private static Map<String, Double> row(StepStats s, Validation.Result val, int experts) {
         Map<String, Double> r = new LinkedHashMap<>();
         r.put("loss", s.loss());
         r.put("lr", (double) s.lr());
@@ -103,12 +118,46 @@ public final class TrainRun {
         r.put("val_loss", val == null ? Double.NaN : val.loss());
         r.put("val_bpb", val == null ? Double.NaN : val.bitsPerByte());
         r.put("skipped", s.skipped() ? 1.0 : 0.0);
+        r.put("phase", (double) s.phase().ordinal());
+        SparseStats sp = s.sparse();
+        r.put("density_relu2", sp == null ? Double.NaN : sp.densityAfterRelu2());
+        r.put("density_24", sp == null ? Double.NaN : sp.densityAfterTwoFour());
+        r.put("dropped_mass", sp == null ? Double.NaN : sp.droppedMassFraction());
+        r.put("removed_weight", sp == null ? Double.NaN : sp.removedWeightMagnitude());
+        if (sp != null) {
+            double[] load = sp.routerLoad();
+            for (int e = 0; e < load.length; e++) r.put("router_load_" + e, load[e]);
+        }
         return r;
     }
 
     private static String status(StepStats s) {
-        return String.format(Locale.ROOT, "loss %.4f | lr %.2e | gnorm %.2f | %.1fk tok/s | %.0f ms",
+        String line = String.format(Locale.ROOT, "loss %.4f | lr %.2e | gnorm %.2f | %.1fk tok/s | %.0f ms",
                 s.loss(), s.lr(), s.gradNorm(), s.tokens() / s.seconds() / 1e3, s.seconds() * 1e3);
+        SparseStats sp = s.sparse();
+        if (sp == null) return line + (s.phase() == Phase.DENSE_WARMUP ? "" : " | dense finish");
+        return line + String.format(Locale.ROOT, " | sparse: density %.3f -> %.3f, dropped %.1f%%",
+                sp.densityAfterRelu2(), sp.densityAfterTwoFour(), 100 * sp.droppedMassFraction());
+    }
+
+    /** Step counts and mean step times per FFN phase, for the summary (the measured sparse speedup). */
+    static final class PhaseTimes {
+        private final Map<String, Integer> steps = new LinkedHashMap<>();
+        private final Map<String, Double> seconds = new LinkedHashMap<>();
+
+        void add(StepStats s) {
+            String key = s.phase().name().toLowerCase(Locale.ROOT);
+            steps.merge(key, 1, Integer::sum);
+            seconds.merge(key, s.seconds(), Double::sum);
+        }
+
+        Map<String, Integer> steps() { return Map.copyOf(steps); }
+
+        Map<String, Double> meanMillis() {
+            Map<String, Double> m = new LinkedHashMap<>();
+            steps.forEach((k, n) -> m.put(k, 1e3 * seconds.get(k) / n));
+            return m;
+        }
     }
 
     private void printHeader(Trainer trainer, DataSources data) {
@@ -121,6 +170,13 @@ public final class TrainRun {
         out.printf(Locale.ROOT, "  train   %d steps x %d rows x %d accum = %,d tokens/step | lr %.1e warmup %d | wd %.2f clip %.1f | seed %d%n",
                 t.steps(), t.batchSize(), t.gradAccum(), config.tokensPerStep(), t.lr(), t.warmupSteps(), t.weightDecay(), t.gradClip(), t.seed());
         out.printf(Locale.ROOT, "  data    %s%n", data.description());
+        var sp = config.sparsity();
+        if (sp.enabled()) {
+            out.printf(Locale.ROOT, "  ffn     dense warmup to step %d, sparse (M=%d: %d experts, 2:4 weights and activations, %s router) to step %d, then dense%n",
+                    sp.startStep(t.steps()), sp.m(), sp.experts(), sp.router(), sp.endStep(t.steps()));
+        } else {
+            out.println("  ffn     dense the whole run (sparsity.enabled=false)");
+        }
         out.printf(Locale.ROOT, "  device  %s, %d threads%n", backend.name(), Parallel.threads());
     }
 
@@ -150,10 +206,13 @@ public final class TrainRun {
         public RunDirectoryException(String message) { super(message); }
     }
 
-    /** What summary.json records. */
+    /**
+     * What summary.json records. {@code phaseSteps} and {@code phaseStepMs} count and time the steps
+     * this process ran in each FFN phase (dense_warmup, sparse, dense_finish).
+     */
     public record RunSummary(double finalValLoss, double finalValBpb, double finalTrainLoss, long tokens, double tokensPerSecond,
                              double wallSeconds, double trainSeconds, int steps, int skippedSteps, long parameters,
-                             String device, int threads) {
+                             String device, int threads, Map<String, Integer> phaseSteps, Map<String, Double> phaseStepMs) {
         String toJson(RunConfig config) {
             JsonObject o = ConfigLoader.gson().toJsonTree(this).getAsJsonObject();
             o.add("config", ConfigLoader.toJson(config));

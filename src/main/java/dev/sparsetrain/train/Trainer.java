@@ -1,17 +1,23 @@
 package dev.sparsetrain.train;
 
 import dev.sparsetrain.config.RunConfig;
+import dev.sparsetrain.config.SparsityConfig;
 import dev.sparsetrain.config.TrainConfig;
 import dev.sparsetrain.model.LlamaModel;
+import dev.sparsetrain.model.SparseState.Phase;
 import dev.sparsetrain.tensor.Backend;
+import dev.sparsetrain.tensor.Tensor;
 import java.io.IOException;
 import java.io.PrintStream;
+import java.util.List;
 
 /**
  * The training loop: micro-batches with gradient accumulation, non-finite-loss skipping, global-norm
- * clipping, AdamW on the LR schedule, periodic validation and checkpoints. Everything the loop does
- * is a pure function of the config, the seed and the data position, so a run resumed from a
- * checkpoint continues bit for bit on the same backend and thread count.
+ * clipping, AdamW on the LR schedule, the FFN phase schedule of SPEC.md §2 (dense warmup → sparse →
+ * dense finish; clustering and β at the first switch, the AdamW moments permuted with the neurons),
+ * periodic validation and checkpoints. Everything the loop does is a pure function of the config,
+ * the seed and the data position, so a run resumed from a checkpoint continues bit for bit on the
+ * same backend and thread count, also across a phase switch.
  */
 public final class Trainer implements AutoCloseable {
     private final RunConfig config;
@@ -62,14 +68,38 @@ public final class Trainer implements AutoCloseable {
 
     int badStepsInRow() { return badStepsInRow; }
 
+    /** The FFN phase optimizer step {@code step} (1-based) runs in. */
+    public Phase phaseOf(int step) {
+        SparsityConfig s = config.sparsity();
+        if (!s.enabled() || step <= s.startStep(config.train().steps())) return Phase.DENSE_WARMUP;
+        return step <= s.endStep(config.train().steps()) ? Phase.SPARSE : Phase.DENSE_FINISH;
+    }
+
+    /** Switches the model's FFN when {@code step} starts a new phase, or re-clusters when due. */
+    private void schedulePhase(int step) {
+        SparsityConfig s = config.sparsity();
+        Phase want = phaseOf(step), have = model.ffnPhase();
+        List<Tensor> moments = List.of(optimizer.firstMoment(), optimizer.secondMoment());
+        long clusterSeed = config.train().seed() ^ 0xC1A55E5L;
+        if (want == Phase.SPARSE && have != Phase.SPARSE) {
+            model.enterSparsePhase(s, clusterSeed, moments);
+        } else if (want == Phase.DENSE_FINISH && have == Phase.SPARSE) {
+            model.enterDensePhase(s);
+        } else if (want == Phase.SPARSE && s.reclusterEvery() > 0) {
+            int sparseStep = step - s.startStep(config.train().steps()) - 1;
+            if (sparseStep > 0 && sparseStep % s.reclusterEvery() == 0) model.recluster(s, clusterSeed + step, moments);
+        }
+    }
+
     /**
      * Runs one optimizer step. A non-finite loss or gradient norm skips the update (reported in the
      * returned stats); {@link NonFiniteLossException} is thrown once {@code max_bad_steps} happen in a row.
      */
     public StepStats trainStep() {
         TrainConfig t = config.train();
-        long start = System.nanoTime();
         step++;
+        schedulePhase(step);
+        long start = System.nanoTime();
         backend.fill(model.gradients(), 0f);
         double loss = 0;
         for (int micro = 0; micro < t.gradAccum(); micro++) {
@@ -94,7 +124,8 @@ public final class Trainer implements AutoCloseable {
         backend.synchronize();
         double seconds = (System.nanoTime() - start) / 1e9;
         trainSeconds += seconds;
-        return new StepStats(step, loss, lr, gradNorm, skipped, seconds, tokens);
+        return new StepStats(step, loss, lr, gradNorm, skipped, seconds, tokens, model.ffnPhase(),
+                model.ffnPhase() == Phase.SPARSE ? model.sparseStats().orElse(null) : null);
     }
 
     /** Mean validation loss (nats per token) and bits per byte over the fixed validation batches. */

@@ -63,15 +63,31 @@ class TrainRunTest {
 
     @Test
     void resumeContinuesBitForBit(@TempDir Path dir) throws IOException {
+        resumeEqualsStraight(dir, config(6));
+    }
+
+    @Test
+    void resumeInsideTheSparsePhaseContinuesBitForBitThroughTheSwitchToDense(@TempDir Path dir) throws IOException {
+        // Dense warmup steps 1-2, sparse 3-4, dense finish 5-6; the checkpoint at step 3 is inside the sparse phase.
+        RunConfig c = config(6, "sparsity.enabled=true", "sparsity.sparse_start=2", "sparsity.sparse_end=4", "sparsity.v=4");
+        resumeEqualsStraight(dir, c);
+        JsonObject state = Checkpoints.readState(dir.resolve("straight/checkpoints/step_0000003"));
+        assertEquals("sparse", state.getAsJsonObject("sparse_state").get("phase").getAsString());
+        List<String> csv = Files.readAllLines(dir.resolve("straight/metrics.csv"));
+        int phase = List.of(csv.get(0).split(",")).indexOf("phase");
+        assertEquals(List.of("0", "0", "1", "1", "2", "2"), csv.subList(1, 7).stream().map(l -> l.split(",")[phase]).map(x -> x.replace(".0", "")).toList());
+    }
+
+    private static void resumeEqualsStraight(Path dir, RunConfig config) throws IOException {
         Path straight = dir.resolve("straight"), split = dir.resolve("split");
-        run(config(6), straight, null);
+        run(config, straight, null);
         // The split run stops at step 3 (its checkpoint), then a fresh process state resumes to step 6.
         Files.createDirectories(split.resolve("checkpoints"));
         copyTree(straight.resolve("checkpoints/step_0000003"), split.resolve("checkpoints/step_0000003"));
         Files.writeString(split.resolve("checkpoints/latest"), "step_0000003\n");
         Files.copy(straight.resolve("metrics.csv"), split.resolve("metrics.csv"));
         Files.copy(straight.resolve("metrics.jsonl"), split.resolve("metrics.jsonl"));
-        run(config(6), split, Checkpoints.resolve(split));
+        run(config, split, Checkpoints.resolve(split));
         for (String file : List.of("model.safetensors", "optimizer.safetensors")) {
             try (SafeTensorsFile a = SafeTensorsFile.open(straight.resolve("checkpoints/step_0000006").resolve(file));
                  SafeTensorsFile b = SafeTensorsFile.open(split.resolve("checkpoints/step_0000006").resolve(file))) {
