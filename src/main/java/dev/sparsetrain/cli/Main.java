@@ -12,7 +12,7 @@ import picocli.CommandLine.Command;
 /** Entry point of the sparsetrain command line; the launcher script runs it on a JDK >= 25. */
 @Command(name = "sparsetrain", mixinStandardHelpOptions = true, version = "sparsetrain 0.1.0",
         description = "Pre-train Llama-style language models; sparse FFN on sparse tensor cores.",
-        subcommands = {TrainCommand.class, SampleCommand.class, PrepareCommand.class, BenchCommand.class,
+        subcommands = {TrainCommand.class, CompareCommand.class, SampleCommand.class, PrepareCommand.class, BenchCommand.class,
                 CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
 

@@ -92,7 +92,7 @@ public final class TrainRun {
                         phaseTimes.steps(), phaseTimes.meanMillis());
                 metrics.close();
                 LossPlot.writeFromMetrics(dir);
-                AtomicFiles.writeString(dir.resolve("summary.json"), summary.toJson(config) + "\n");
+                AtomicFiles.writeString(dir.resolve("summary.json"), ConfigLoader.gson().toJson(summary.toJson(config)) + "\n");
                 return summary;
             }
         }
@@ -213,10 +213,11 @@ public final class TrainRun {
     public record RunSummary(double finalValLoss, double finalValBpb, double finalTrainLoss, long tokens, double tokensPerSecond,
                              double wallSeconds, double trainSeconds, int steps, int skippedSteps, long parameters,
                              String device, int threads, Map<String, Integer> phaseSteps, Map<String, Double> phaseStepMs) {
-        String toJson(RunConfig config) {
+        /** The summary.json document: these fields in snake_case, plus the run's config. */
+        public JsonObject toJson(RunConfig config) {
             JsonObject o = ConfigLoader.gson().toJsonTree(this).getAsJsonObject();
             o.add("config", ConfigLoader.toJson(config));
-            return ConfigLoader.gson().toJson(o);
+            return o;
         }
     }
 }

@@ -39,7 +39,7 @@ class CliTest {
     void helpListsTheCommandsAndDefaults() {
         CommandLine cl = Main.commandLine();
         String usage = cl.getUsageMessage();
-        for (String c : List.of("train", "sample", "prepare", "bench")) assertTrue(usage.contains(c), usage);
+        for (String c : List.of("train", "compare", "sample", "prepare", "bench")) assertTrue(usage.contains(c), usage);
         String train = cl.getSubcommands().get("train").getUsageMessage();
         assertTrue(train.replaceAll("\\s+", " ").contains("(default: cpu)"), train);
     }
@@ -56,6 +56,23 @@ class CliTest {
         assertEquals(0, sample.code(), sample.err());
         String text = sample.out().strip();
         assertTrue(text.startsWith("the ") && text.length() > 4, text);
+    }
+
+    @Test
+    void compareTrainsBothAndWritesOneSummary(@TempDir Path dir) throws Exception {
+        Path shards = TinyCorpus.prepare(dir, 11);
+        List<String> args = new ArrayList<>(List.of("compare", "--quiet", "--out", dir.resolve("cmp").toString()));
+        for (String o : TinyCorpus.overrides(shards, 6, "sparsity.sparse_start=2", "sparsity.sparse_end=4", "sparsity.v=4")) {
+            args.addAll(List.of("--set", o));
+        }
+        Result r = run(args.toArray(String[]::new));
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.out().contains("sparse vs dense: validation loss"), r.out());
+        var summary = com.google.gson.JsonParser.parseString(java.nio.file.Files.readString(dir.resolve("cmp/summary.json"))).getAsJsonObject();
+        assertTrue(summary.getAsJsonObject("sparse").getAsJsonObject("config").getAsJsonObject("sparsity").get("enabled").getAsBoolean());
+        assertTrue(!summary.getAsJsonObject("dense").getAsJsonObject("config").getAsJsonObject("sparsity").get("enabled").getAsBoolean());
+        assertEquals(2, summary.getAsJsonObject("sparse").getAsJsonObject("phase_steps").get("sparse").getAsInt());
+        assertTrue(java.nio.file.Files.exists(dir.resolve("cmp/dense/loss.png")));
     }
 
     @Test

@@ -27,7 +27,7 @@ class ConfigLoaderTest {
     void overridesAndFilesLayerOverThePreset(@TempDir Path dir) throws Exception {
         Path file = dir.resolve("c.json");
         Files.writeString(file, "{\"extends\": \"tiny\", \"model\": {\"dim\": 64}, \"train\": {\"lr\": 0.01}}");
-        RunConfig c = ConfigLoader.load(null, file, List.of("train.lr=0.02", "model.ffn=swiglu", "train.steps=7"));
+        RunConfig c = ConfigLoader.load(null, file, List.of("train.lr=0.02", "model.ffn=swiglu", "sparsity.enabled=false", "train.steps=7"));
         assertEquals(64, c.model().dim());
         assertEquals(0.02f, c.train().lr());
         assertEquals(FfnKind.SWIGLU, c.model().ffn());
@@ -49,6 +49,11 @@ class ConfigLoaderTest {
         assertMessage("heads must divide dim", () -> ConfigLoader.load("tiny", null, List.of("model.heads=3")));
         assertMessage("train.lr must be a positive number", () -> ConfigLoader.load("tiny", null, List.of("train.lr=-1")));
         assertMessage("data.source must be demo, shards or synthetic", () -> ConfigLoader.load("tiny", null, List.of("data.source=web")));
+        assertMessage("the sparse FFN needs model.ffn=relu2", () -> ConfigLoader.load("tiny", null, List.of("model.ffn=swiglu")));
+        assertMessage("sparsity.m must be a multiple of 4", () -> ConfigLoader.load("tiny", null, List.of("sparsity.m=6")));
+        assertMessage("must be divisible by sparsity.m", () -> ConfigLoader.load("tiny", null, List.of("sparsity.m=12")));
+        assertMessage("is after the end of the run", () -> ConfigLoader.load("tiny", null, List.of("sparsity.sparse_end=5000")));
+        assertMessage("must not come after sparsity.sparse_end", () -> ConfigLoader.load("tiny", null, List.of("sparsity.sparse_start=0.9")));
         Path bad = dir.resolve("bad.json");
         Files.writeString(bad, "{\"model\": {\"dim\": }");
         assertMessage("is not valid JSON", () -> ConfigLoader.load("tiny", bad, List.of()));
