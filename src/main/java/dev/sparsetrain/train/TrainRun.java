@@ -151,7 +151,7 @@ public final class TrainRun {
             seconds.merge(key, s.seconds(), Double::sum);
         }
 
-        Map<String, Integer> steps() { return Map.copyOf(steps); }
+        Map<String, Integer> steps() { return new LinkedHashMap<>(steps); }
 
         Map<String, Double> meanMillis() {
             Map<String, Double> m = new LinkedHashMap<>();
