@@ -22,6 +22,8 @@ final class CpuPackedActivations implements SparseKernels.PackedActivations {
     final float[] relu, a, dz;
     /** [tile, 4]: positive count, kept count, relu² mass, kept mass. */
     final double[] tileStats;
+    /** Routed row → token of the latest up-projection (−1: padding); its first P entries are in use. */
+    final int[] perm;
 
     CpuPackedActivations(int capacity, int neurons, int experts) {
         SparseShapes.requireExperts(neurons, experts);
@@ -36,6 +38,7 @@ final class CpuPackedActivations implements SparseKernels.PackedActivations {
         this.a = new float[slots];
         this.dz = new float[slots];
         this.tileStats = new double[tiles.capacity * 4];
+        this.perm = new int[capacity];
     }
 
     /** The first float of the slot of (tile, expert-local neuron). */
@@ -45,6 +48,10 @@ final class CpuPackedActivations implements SparseKernels.PackedActivations {
     @Override public int neurons() { return neurons; }
     @Override public int experts() { return experts; }
     @Override public int[] rowOffsets() { return tiles.rowOffsets.clone(); }
+    @Override public int[] perm() { return java.util.Arrays.copyOf(perm, rows()); }
+
+    /** Routed rows of the latest up-projection. */
+    int rows() { return tiles.rowOffsets[experts]; }
 
     static CpuPackedActivations of(SparseKernels.PackedActivations a) {
         if (a instanceof CpuPackedActivations c) return c;

@@ -19,14 +19,14 @@ final class SparseActivationGradient {
 
     private SparseActivationGradient() {}
 
-    static void run(CpuPackedActivations act, Tensor dyg, CpuPackedWeight w2t) {
+    static void run(CpuPackedActivations act, Tensor dY, CpuPackedWeight w2t) {
         if (w2t.rows != act.neurons) {
             throw new IllegalArgumentException("W2ᵀ has " + w2t.rows + " rows but the activations have " + act.neurons + " neurons");
         }
         int d = w2t.cols;
-        SparseShapes.requireMatrix(dyg, act.tiles.rowOffsets[act.experts], d, "routed output gradient dyg");
-        float[] y = f(dyg);
-        int yo = off(dyg);
+        SparseShapes.requireMatrix(dY, (int) dY.dim(0), d, "output gradient dY");
+        float[] y = f(dY);
+        int yo = off(dY);
         Parallel.forRange(act.tiles.count, 1, (from, to) -> {
             float[] yt = SparseScratch.floats(SparseScratch.TILE_INPUT, d * TILE);
             float[] dA = SparseScratch.floats(SparseScratch.TILE_OUTPUT, TILE);
@@ -37,7 +37,7 @@ final class SparseActivationGradient {
     private static void tile(CpuPackedActivations act, int tile, float[] y, int yo, int d, CpuPackedWeight w2t,
                              float[] yt, float[] dA) {
         int f = act.f, e = act.tiles.expert[tile];
-        SparseTileProduct.transposeTile(y, yo, d, act.tiles.firstRow[tile], act.tiles.rows[tile], yt);
+        SparseTileProduct.transposeTile(y, yo, d, act.perm, act.tiles.firstRow[tile], act.tiles.rows[tile], yt);
         for (int n = 0; n < f; n++) {
             long bits = act.bits[tile * f + n];
             if (bits == 0) continue;

@@ -16,16 +16,19 @@ final class SparseTileProduct {
     private SparseTileProduct() {}
 
     /**
-     * {@code xt[k·TILE + j] = src[srcOff + (firstRow + j)·d + k]} for the tile's rows j, zero for the
-     * lanes past {@code rows}.
+     * The tile's routed rows gathered and transposed: {@code xt[k·TILE + j] = src[srcOff + t·d + k]}
+     * with t = perm[firstRow + j] the token of tile row j; zero for padding rows and for the lanes
+     * past {@code rows}.
      */
-    static void transposeTile(float[] src, int srcOff, int d, int firstRow, int rows, float[] xt) {
-        for (int j = 0; j < rows; j++) {
-            int s = srcOff + (firstRow + j) * d;
+    static void transposeTile(float[] src, int srcOff, int d, int[] perm, int firstRow, int rows, float[] xt) {
+        for (int j = 0; j < TILE; j++) {
+            int t = j < rows ? perm[firstRow + j] : -1;
+            if (t < 0) {
+                for (int k = 0; k < d; k++) xt[k * TILE + j] = 0f;
+                continue;
+            }
+            int s = srcOff + t * d;
             for (int k = 0; k < d; k++) xt[k * TILE + j] = src[s + k];
-        }
-        if (rows < TILE) {
-            for (int k = 0; k < d; k++) java.util.Arrays.fill(xt, k * TILE + rows, (k + 1) * TILE, 0f);
         }
     }
 
