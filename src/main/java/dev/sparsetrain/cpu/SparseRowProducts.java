@@ -10,9 +10,13 @@ import jdk.incubator.vector.VectorSpecies;
 /**
  * GEMMs 2 and 4: out[perm[r],:] = Σ_j V[r,j]·W[e·f + j, :] with V the packed A (GEMM 2, W = W2eᵀ) or
  * dZ (GEMM 4, W = W1e), V 2:4 along K = f, written straight into the token rows (the scatter back
- * is part of the store). Per tile and neuron, a chunk of the neuron's dense weight row stays in
- * registers while it is added, scaled, into the rows the pattern's set bits name; so only the
- * stored non-zeros cost work.
+ * is part of the store).
+ *
+ * <p>Per tile, the per-neuron patterns are first turned into per-row lists of (neuron, value), the
+ * row-major 2:4 operand with its zeros dropped; then each output row accumulates in registers over
+ * its list and is stored once. Why not add each neuron's weight row into the output rows directly:
+ * that loads and stores the output row once per non-zero, and the stores, not the FMAs, would set
+ * the pace (a core stores half as many bytes per cycle as it loads).
  */
 final class SparseRowProducts {
     private static final VectorSpecies<Float> S = SparseLanes.F;
@@ -25,73 +29,94 @@ final class SparseRowProducts {
         if (w.rows != act.neurons) {
             throw new IllegalArgumentException("the weight has " + w.rows + " rows but the activations have " + act.neurons + " neurons");
         }
-        int d = w.cols;
+        int d = w.cols, f = act.f;
         SparseShapes.requireMatrix(out, (int) out.dim(0), d, "output");
         float[] o = f(out);
         int oo = off(out);
+        // A row keeps at most 2 of every 4 neurons of its expert.
+        int cap = f / 2;
         Parallel.forRange(act.tiles.count, 1, (from, to) -> {
-            int[] rowAt = SparseScratch.ints(SparseScratch.ROW_OFFSETS, TILE);
-            for (int tile = from; tile < to; tile++) tile(act, tile, values, w, o, oo, d, rowAt);
+            int[] lists = SparseScratch.ints(SparseScratch.ROW_LISTS, TILE * (cap + 1));
+            float[] listValues = SparseScratch.floats(SparseScratch.TILE_OUTPUT, TILE * cap);
+            for (int tile = from; tile < to; tile++) tile(act, tile, values, w, o, oo, d, cap, lists, listValues);
         });
     }
 
+    /** lists: [TILE] counts, then [TILE][cap] weight-row offsets; listValues [TILE][cap]. */
     private static void tile(CpuPackedActivations act, int tile, float[] values, CpuPackedWeight w, float[] o, int oo, int d,
-                             int[] rowAt) {
-        int f = act.f, e = act.tiles.expert[tile], bitsBase = tile * f, first = act.tiles.firstRow[tile];
-        for (int j = 0; j < act.tiles.rows[tile]; j++) {
-            int t = act.perm[first + j];
-            // Padding rows have no pattern bits, so their -1 is never used as an offset.
-            rowAt[j] = t < 0 ? -1 : oo + t * d;
-            if (t >= 0) java.util.Arrays.fill(o, rowAt[j], rowAt[j] + d, 0f);
-        }
-        // Column chunks outermost: the live output block is TILE rows × one chunk, which stays in L1.
-        int c = 0;
-        for (; c + 4 * L <= d; c += 4 * L) {
-            for (int n = 0; n < f; n++) {
-                long bits = act.bits[bitsBase + n];
-                if (bits != 0) addFourVectors(bits, values, act.slot(tile, n), w.dense, (e * f + n) * d + c, o, rowAt, c);
+                             int cap, int[] lists, float[] listValues) {
+        int f = act.f, e = act.tiles.expert[tile], first = act.tiles.firstRow[tile], rows = act.tiles.rows[tile];
+        java.util.Arrays.fill(lists, 0, TILE, 0);
+        for (int n = 0; n < f; n++) {
+            int at = act.slot(tile, n), wRow = (e * f + n) * d;
+            for (long b = act.bits[tile * f + n]; b != 0; b &= b - 1) {
+                int t = Long.numberOfTrailingZeros(b), slot = t * cap + lists[t]++;
+                lists[TILE + slot] = wRow;
+                listValues[slot] = values[at++];
             }
         }
-        for (; c + L <= d; c += L) {
-            for (int n = 0; n < f; n++) {
-                long bits = act.bits[bitsBase + n];
-                if (bits != 0) addOneVector(bits, values, act.slot(tile, n), w.dense, (e * f + n) * d + c, o, rowAt, c);
-            }
-        }
-        if (c < d) {
-            for (int n = 0; n < f; n++) {
-                long bits = act.bits[bitsBase + n];
-                if (bits != 0) addScalars(bits, values, act.slot(tile, n), w.dense, (e * f + n) * d + c, o, rowAt, c, d - c);
+        for (int t = 0; t < rows; t++) {
+            int token = act.perm[first + t];
+            if (token < 0) continue; // a padding row: no token to write, and no pattern bits
+            int y = oo + token * d, count = lists[t], list = t * cap;
+            int c = 0;
+            for (; c + 8 * L <= d; c += 8 * L) rowEightVectors(w.dense, lists, listValues, list, count, c, o, y + c);
+            for (; c + 4 * L <= d; c += 4 * L) rowFourVectors(w.dense, lists, listValues, list, count, c, o, y + c);
+            for (; c + L <= d; c += L) rowOneVector(w.dense, lists, listValues, list, count, c, o, y + c);
+            for (; c < d; c++) {
+                float acc = 0f;
+                for (int j = list; j < list + count; j++) acc = Math.fma(w.dense[lists[TILE + j] + c], listValues[j], acc);
+                o[y + c] = acc;
             }
         }
     }
 
-    private static void addFourVectors(long bits, float[] values, int at, float[] w, int wOff, float[] o, int[] rowAt, int c) {
-        FloatVector w0 = FloatVector.fromArray(S, w, wOff), w1 = FloatVector.fromArray(S, w, wOff + L);
-        FloatVector w2 = FloatVector.fromArray(S, w, wOff + 2 * L), w3 = FloatVector.fromArray(S, w, wOff + 3 * L);
-        for (long b = bits; b != 0; b &= b - 1) {
-            FloatVector v = FloatVector.broadcast(S, values[at++]);
-            int y = rowAt[Long.numberOfTrailingZeros(b)] + c;
-            w0.fma(v, FloatVector.fromArray(S, o, y)).intoArray(o, y);
-            w1.fma(v, FloatVector.fromArray(S, o, y + L)).intoArray(o, y + L);
-            w2.fma(v, FloatVector.fromArray(S, o, y + 2 * L)).intoArray(o, y + 2 * L);
-            w3.fma(v, FloatVector.fromArray(S, o, y + 3 * L)).intoArray(o, y + 3 * L);
+    /** o[y .. y+8L) = Σ_j listValues[j]·w[offset_j + c ..] over the row's list. */
+    private static void rowEightVectors(float[] w, int[] lists, float[] listValues, int list, int count, int c, float[] o, int y) {
+        FloatVector a0 = FloatVector.zero(S), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
+        for (int j = list, end = list + count; j < end; j++) {
+            FloatVector v = FloatVector.broadcast(S, listValues[j]);
+            int r = lists[TILE + j] + c;
+            a0 = FloatVector.fromArray(S, w, r).fma(v, a0);
+            a1 = FloatVector.fromArray(S, w, r + L).fma(v, a1);
+            a2 = FloatVector.fromArray(S, w, r + 2 * L).fma(v, a2);
+            a3 = FloatVector.fromArray(S, w, r + 3 * L).fma(v, a3);
+            a4 = FloatVector.fromArray(S, w, r + 4 * L).fma(v, a4);
+            a5 = FloatVector.fromArray(S, w, r + 5 * L).fma(v, a5);
+            a6 = FloatVector.fromArray(S, w, r + 6 * L).fma(v, a6);
+            a7 = FloatVector.fromArray(S, w, r + 7 * L).fma(v, a7);
         }
+        a0.intoArray(o, y);
+        a1.intoArray(o, y + L);
+        a2.intoArray(o, y + 2 * L);
+        a3.intoArray(o, y + 3 * L);
+        a4.intoArray(o, y + 4 * L);
+        a5.intoArray(o, y + 5 * L);
+        a6.intoArray(o, y + 6 * L);
+        a7.intoArray(o, y + 7 * L);
     }
 
-    private static void addOneVector(long bits, float[] values, int at, float[] w, int wOff, float[] o, int[] rowAt, int c) {
-        FloatVector w0 = FloatVector.fromArray(S, w, wOff);
-        for (long b = bits; b != 0; b &= b - 1) {
-            int y = rowAt[Long.numberOfTrailingZeros(b)] + c;
-            w0.fma(FloatVector.broadcast(S, values[at++]), FloatVector.fromArray(S, o, y)).intoArray(o, y);
+    private static void rowFourVectors(float[] w, int[] lists, float[] listValues, int list, int count, int c, float[] o, int y) {
+        FloatVector a0 = FloatVector.zero(S), a1 = a0, a2 = a0, a3 = a0;
+        for (int j = list, end = list + count; j < end; j++) {
+            FloatVector v = FloatVector.broadcast(S, listValues[j]);
+            int r = lists[TILE + j] + c;
+            a0 = FloatVector.fromArray(S, w, r).fma(v, a0);
+            a1 = FloatVector.fromArray(S, w, r + L).fma(v, a1);
+            a2 = FloatVector.fromArray(S, w, r + 2 * L).fma(v, a2);
+            a3 = FloatVector.fromArray(S, w, r + 3 * L).fma(v, a3);
         }
+        a0.intoArray(o, y);
+        a1.intoArray(o, y + L);
+        a2.intoArray(o, y + 2 * L);
+        a3.intoArray(o, y + 3 * L);
     }
 
-    private static void addScalars(long bits, float[] values, int at, float[] w, int wOff, float[] o, int[] rowAt, int c, int width) {
-        for (long b = bits; b != 0; b &= b - 1) {
-            float v = values[at++];
-            int y = rowAt[Long.numberOfTrailingZeros(b)] + c;
-            for (int k = 0; k < width; k++) o[y + k] = Math.fma(w[wOff + k], v, o[y + k]);
+    private static void rowOneVector(float[] w, int[] lists, float[] listValues, int list, int count, int c, float[] o, int y) {
+        FloatVector a0 = FloatVector.zero(S);
+        for (int j = list, end = list + count; j < end; j++) {
+            a0 = FloatVector.fromArray(S, w, lists[TILE + j] + c).fma(FloatVector.broadcast(S, listValues[j]), a0);
         }
+        a0.intoArray(o, y);
     }
 }

@@ -40,7 +40,7 @@ final class SparseUpProjection {
         Parallel.forRange(act.tiles.count, 1, (from, to) -> {
             float[] xt = SparseScratch.floats(SparseScratch.TILE_INPUT, d * TILE);
             float[] z = SparseScratch.floats(SparseScratch.TILE_OUTPUT, 4 * TILE);
-            float[] mass = SparseScratch.floats(SparseScratch.STATS, L);
+            float[] mass = SparseScratch.floats(SparseScratch.STATS, 2 * L);
             long[] bits = new long[4];
             for (int tile = from; tile < to; tile++) tile(act, tile, x, xo, d, w1, xt, z, mass, bits);
         });
@@ -50,9 +50,8 @@ final class SparseUpProjection {
                              float[] xt, float[] z, float[] mass, long[] bits) {
         int f = act.f, e = act.tiles.expert[tile];
         SparseTileProduct.transposeTile(x, xo, d, act.perm, act.tiles.firstRow[tile], act.tiles.rows[tile], xt);
-        java.util.Arrays.fill(mass, 0, L, 0f);
+        java.util.Arrays.fill(mass, 0, 2 * L, 0f);
         long positive = 0, kept = 0;
-        double keptMass = 0;
         for (int g = 0; g < f / 4; g++) {
             int first = 4 * g;
             for (int i = 0; i < 4; i++) {
@@ -60,18 +59,16 @@ final class SparseUpProjection {
             }
             selectMasks(z, bits);
             for (int i = 0; i < 4; i++) {
-                int at = act.slot(tile, first + i), count = Long.bitCount(bits[i]);
                 act.bits[tile * f + first + i] = bits[i];
-                positive += packNeuron(z, i * TILE, bits[i], act.relu, act.a, at, mass);
-                kept += count;
-                for (int j = at; j < at + count; j++) keptMass += act.a[j];
+                positive += packNeuron(z, i * TILE, bits[i], act.relu, act.a, act.slot(tile, first + i), mass);
+                kept += Long.bitCount(bits[i]);
             }
         }
         int st = 4 * tile;
         act.tileStats[st] = positive;
         act.tileStats[st + 1] = kept;
         act.tileStats[st + 2] = FloatVector.fromArray(S, mass, 0).reduceLanes(VectorOperators.ADD);
-        act.tileStats[st + 3] = keptMass;
+        act.tileStats[st + 3] = FloatVector.fromArray(S, mass, L).reduceLanes(VectorOperators.ADD);
     }
 
     /*
@@ -115,22 +112,26 @@ final class SparseUpProjection {
 
     /**
      * Packs one neuron's kept lanes: relu(z) into {@code relu} and relu(z)² into {@code a} from
-     * {@code at} on; adds relu(z)² of every lane to {@code mass[0..L)}; returns the count of z &gt; 0.
+     * {@code at} on; adds relu(z)² of every lane to {@code mass[0..L)} and of the kept lanes to
+     * {@code mass[L..2L)}; returns the count of z &gt; 0.
      */
     private static int packNeuron(float[] z, int zOff, long bits, float[] relu, float[] a, int at, float[] mass) {
-        FloatVector total = FloatVector.fromArray(S, mass, 0);
+        FloatVector total = FloatVector.fromArray(S, mass, 0), keptTotal = FloatVector.fromArray(S, mass, L);
+        FloatVector zero = FloatVector.zero(S);
         int positive = 0;
         for (int v = 0; v < 4; v++) {
             FloatVector zv = FloatVector.fromArray(S, z, zOff + v * L), r = zv.max(0f), sq = r.mul(r);
             positive += zv.compare(VectorOperators.GT, 0f).trueCount();
-            total = total.add(sq);
             long laneBits = SparseLanes.laneBits(bits, v);
             VectorMask<Float> kept = VectorMask.fromLong(S, laneBits);
+            total = total.add(sq);
+            keptTotal = keptTotal.add(zero.blend(sq, kept));
             r.compress(kept).intoArray(relu, at);
             sq.compress(kept).intoArray(a, at);
             at += Long.bitCount(laneBits);
         }
         total.intoArray(mass, 0);
+        keptTotal.intoArray(mass, L);
         return positive;
     }
 }
