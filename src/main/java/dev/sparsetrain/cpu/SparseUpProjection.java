@@ -11,10 +11,10 @@ import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
- * GEMM 1 fused with the activation step (SPEC §3.3-3.4): per tile of routed rows and group of 4
- * expert neurons, Zᵀ for the 4 neurons × TILE rows from the compressed W1e rows, then relu, the
- * top-2-of-4 selection with vector lanes = rows, and the packing of relu(z) and A = relu(z)² into
- * {@link CpuPackedActivations}. Z itself is never stored.
+ * GEMM 1 fused with the activation step (SPEC §3.3-3.4): per tile of routed rows, Zᵀ for the
+ * expert's neurons × TILE rows from the compressed W1e rows (in a per-thread tile buffer), then per
+ * group of 4 neurons relu, the top-2-of-4 selection with vector lanes = rows, and the packing of
+ * relu(z) and A = relu(z)² into {@link CpuPackedActivations}. Z is never stored beyond the tile.
  *
  * <p>The selection is {@code sparse.GroupTopTwo}'s rule in lane-parallel form: keys are the raw bits
  * of relu(z) (so NaN ranks highest and is kept), element j beats element i when its key is larger,
@@ -39,7 +39,7 @@ final class SparseUpProjection {
         int xo = off(input);
         Parallel.forRange(act.tiles.count, 1, (from, to) -> {
             float[] xt = SparseScratch.floats(SparseScratch.TILE_INPUT, d * TILE);
-            float[] z = SparseScratch.floats(SparseScratch.TILE_OUTPUT, 4 * TILE);
+            float[] z = SparseScratch.floats(SparseScratch.TILE_OUTPUT, act.f * TILE);
             float[] mass = SparseScratch.floats(SparseScratch.STATS, 2 * L);
             long[] bits = new long[4];
             for (int tile = from; tile < to; tile++) tile(act, tile, x, xo, d, w1, xt, z, mass, bits);
@@ -52,15 +52,13 @@ final class SparseUpProjection {
         SparseTileProduct.transposeTile(x, xo, d, act.perm, act.tiles.firstRow[tile], act.tiles.rows[tile], xt);
         java.util.Arrays.fill(mass, 0, 2 * L, 0f);
         long positive = 0, kept = 0;
+        SparseTileProduct.neuronsTimesTile(w1, e * f, f, null, 0, xt, d, z);
         for (int g = 0; g < f / 4; g++) {
             int first = 4 * g;
-            for (int i = 0; i < 4; i++) {
-                SparseTileProduct.rowTimesTile(w1.values, w1.columns, (e * f + first + i) * w1.half, w1.half, xt, z, i * TILE);
-            }
-            selectMasks(z, bits);
+            selectMasks(z, first * TILE, bits);
             for (int i = 0; i < 4; i++) {
                 act.bits[tile * f + first + i] = bits[i];
-                positive += packNeuron(z, i * TILE, bits[i], act.relu, act.a, act.slot(tile, first + i), mass);
+                positive += packNeuron(z, (first + i) * TILE, bits[i], act.relu, act.a, act.slot(tile, first + i), mass);
                 kept += Long.bitCount(bits[i]);
             }
         }
@@ -78,17 +76,17 @@ final class SparseUpProjection {
      */
 
     /**
-     * The 2:4 step of one group: from the 4 neurons' rows of z (TILE values each), bits[i] = the
-     * tile rows where neuron i is kept with relu(z) ≠ 0 (NaN included, so it propagates).
+     * The 2:4 step of one group: from the 4 neurons' rows of z (TILE values each, from {@code zOff}),
+     * bits[i] = the tile rows where neuron i is kept with relu(z) ≠ 0 (NaN included, so it propagates).
      */
-    private static void selectMasks(float[] z, long[] bits) {
+    private static void selectMasks(float[] z, int zOff, long[] bits) {
         long m0 = 0, m1 = 0, m2 = 0, m3 = 0;
         for (int v = 0; v < 4; v++) {
             // Keys: the bits of relu(z) without the sign, ordered as the magnitudes (NaN above +∞).
-            IntVector k0 = FloatVector.fromArray(S, z, v * L).max(0f).reinterpretAsInts().and(0x7fff_ffff);
-            IntVector k1 = FloatVector.fromArray(S, z, TILE + v * L).max(0f).reinterpretAsInts().and(0x7fff_ffff);
-            IntVector k2 = FloatVector.fromArray(S, z, 2 * TILE + v * L).max(0f).reinterpretAsInts().and(0x7fff_ffff);
-            IntVector k3 = FloatVector.fromArray(S, z, 3 * TILE + v * L).max(0f).reinterpretAsInts().and(0x7fff_ffff);
+            IntVector k0 = FloatVector.fromArray(S, z, zOff + v * L).max(0f).reinterpretAsInts().and(0x7fff_ffff);
+            IntVector k1 = FloatVector.fromArray(S, z, zOff + TILE + v * L).max(0f).reinterpretAsInts().and(0x7fff_ffff);
+            IntVector k2 = FloatVector.fromArray(S, z, zOff + 2 * TILE + v * L).max(0f).reinterpretAsInts().and(0x7fff_ffff);
+            IntVector k3 = FloatVector.fromArray(S, z, zOff + 3 * TILE + v * L).max(0f).reinterpretAsInts().and(0x7fff_ffff);
             // bJI: element J beats element I (J > I, ties to the higher index); kept = beaten at most once.
             VectorMask<Integer> b10 = k1.compare(VectorOperators.GE, k0), b20 = k2.compare(VectorOperators.GE, k0);
             VectorMask<Integer> b30 = k3.compare(VectorOperators.GE, k0), b21 = k2.compare(VectorOperators.GE, k1);

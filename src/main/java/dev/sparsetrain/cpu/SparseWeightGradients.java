@@ -15,12 +15,13 @@ import jdk.incubator.vector.VectorSpecies;
  *
  * <p>Work is split over blocks of up to {@link #BLOCK} neurons of one expert; each block's rows of
  * G accumulate in a per-thread buffer while the expert's tiles stream by once, so each tile's
- * source rows are reused by the whole block.
+ * source rows are reused by the whole block. The block is wide because every block streams all of
+ * its expert's source rows: at d = 512 that is megabytes per block.
  */
 final class SparseWeightGradients {
     private static final VectorSpecies<Float> S = SparseLanes.F;
     private static final int L = SparseLanes.L, TILE = SparseLanes.TILE;
-    private static final int BLOCK = 16;
+    private static final int BLOCK = 64;
 
     private SparseWeightGradients() {}
 

@@ -25,7 +25,9 @@ class CpuSparseKernelsTest {
                 // one expert, a width narrower than a vector, no padding multiple of 4 (no MVUE)
                 new SparseScenario(13, 8, 16, 1, new int[] {13}, 1),
                 // F = 40: neurons past the last full vector of rows take the scalar prune
-                new SparseScenario(14, 32, 40, 2, new int[] {9, 15}, 4));
+                new SparseScenario(14, 32, 40, 2, new int[] {9, 15}, 4),
+                // d = 160: GEMMs 1 and 3 run K in two chunks (128 + 32)
+                new SparseScenario(15, 160, 32, 2, new int[] {40, 27}, 8));
     }
 
     @ParameterizedTest
