@@ -9,9 +9,10 @@ import dev.sparsetrain.tensor.SparseKernels;
  *
  * <p>Why per neuron rather than per row: every kernel then walks only the set bits, so the work
  * is proportional to the non-zeros; GEMMs 1 and 3 produce a neuron's values for a whole tile at
- * once (vector lanes = rows), and GEMMs 5 and 6 accumulate one neuron's weight-gradient row. The
- * fixed slot size makes the layout independent of the pattern, so no prefix sums are needed.
- * Values of kept activations whose relu(z) is 0 are dropped: they add nothing to any product.
+ * once (vector lanes = rows), GEMMs 5 and 6 accumulate one neuron's weight-gradient row, and GEMMs
+ * 2 and 4 turn a tile's patterns into per-row lists on the fly. The fixed slot size makes the
+ * layout independent of the pattern, so no prefix sums are needed. Values of kept activations
+ * whose relu(z) is 0 are dropped: they add nothing to any product.
  */
 final class CpuPackedActivations implements SparseKernels.PackedActivations {
     final int capacity, neurons, experts, f;

@@ -1,5 +1,6 @@
 package dev.sparsetrain.model;
 
+import dev.sparsetrain.config.FfnKind;
 import dev.sparsetrain.config.SparsityConfig;
 import dev.sparsetrain.model.SparseFfnProfile.Part;
 import dev.sparsetrain.sparse.Router;
@@ -37,10 +38,9 @@ public final class SparseFfn implements FeedForward {
     private final PackedWeight[] w1e, w2et;
     private final PackedActivations[] act;
     private final float[] beta1, beta2;
-    private final int[][] rowOffsets;
+    /** Per layer, the routing of its latest forward and its row offsets [E+1]. */
     private final Routing[] routing;
-    private final double[][] load;
-    private final int[] tokens;
+    private final int[][] rowOffsets;
     private final Tensor scores, mvueRows;
     private long mvueSeed;
     private long backwardCalls;
@@ -58,6 +58,10 @@ public final class SparseFfn implements FeedForward {
         this.blockRows = cfg.v();
         this.mode = "balanced".equals(cfg.router()) ? Router.Mode.BALANCED : Router.Mode.NEAREST;
         this.mvue = cfg.mvue();
+        if (r.config().ffn() != FfnKind.RELU2) {
+            throw new IllegalArgumentException("the sparse FFN replaces the squared-ReLU FFN; this model has ffn="
+                    + r.config().ffn().name().toLowerCase(java.util.Locale.ROOT) + " (set model.ffn=relu2 or sparsity.enabled=false)");
+        }
         if (neurons % cfg.m() != 0) {
             throw new IllegalArgumentException("model.ffn_hidden (F=" + neurons + ") must be divisible by sparsity.m (M=" + cfg.m() + ")");
         }
@@ -81,8 +85,6 @@ public final class SparseFfn implements FeedForward {
         Arrays.fill(beta2, Float.NaN);
         rowOffsets = new int[layers][];
         routing = new Routing[layers];
-        load = new double[layers][];
-        tokens = new int[layers];
         for (int l = 0; l < layers; l++) {
             w1[l] = r.param(ParameterLayout.layerName(l, "w1"));
             w2[l] = r.param(ParameterLayout.layerName(l, "w2"));
@@ -151,34 +153,31 @@ public final class SparseFfn implements FeedForward {
         k.pruneWeight(w1e[layer], w1[layer], false, beta1[layer]);
         k.pruneWeight(w2et[layer], w2[layer], true, beta2[layer]);
         endPart(Part.PRUNE);
-        Routing routing = route(layer, x, rows);
+        route(layer, x, rows);
         endPart(Part.ROUTER);
-        k.upProject(act[layer], x, perm[layer].view(0, routing.paddedRows()), rowOffsets[layer], w1e[layer]);
+        k.upProject(act[layer], x, perm[layer].view(0, routing[layer].paddedRows()), rowOffsets[layer], w1e[layer]);
         endPart(Part.GEMM1_PACK);
         k.downProject(out, act[layer], w2et[layer]);
         endPart(Part.GEMM2);
     }
 
     /** Centres from the current W1, scores, host-side assignment, and the upload of perm. */
-    private Routing route(int layer, Tensor x, int rows) {
+    private void route(int layer, Tensor x, int rows) {
         k.expertCentres(centres[layer], w1[layer], experts);
         Tensor s = scores.rows(0, rows);
         k.routerScores(s, x, centres[layer]);
-        Routing routing = Router.route(b.toHost(s), rows, experts, mode, blockRows);
-        b.uploadInts(perm[layer].view(0, routing.paddedRows()), routing.perm(), 0);
+        Routing routed = Router.route(b.toHost(s), rows, experts, mode, blockRows);
+        b.uploadInts(perm[layer].view(0, routed.paddedRows()), routed.perm(), 0);
         int[] offsets = new int[experts + 1];
-        for (int e = 0; e <= experts; e++) offsets[e] = routing.offset(e);
+        for (int e = 0; e <= experts; e++) offsets[e] = routed.offset(e);
         rowOffsets[layer] = offsets;
-        this.routing[layer] = routing;
-        load[layer] = routing.load();
-        tokens[layer] = rows;
-        return routing;
+        routing[layer] = routed;
     }
 
     @Override
     public void backward(int layer, Tensor dx, Tensor dOut, Tensor x) {
         int rows = (int) x.dim(0);
-        if (rowOffsets[layer] == null || tokens[layer] != rows) {
+        if (routing[layer] == null || routing[layer].tokens() != rows) {
             throw new IllegalStateException("the backward of layer " + layer + " needs its forward on the same " + rows + " rows first");
         }
         startPart();
@@ -217,14 +216,15 @@ public final class SparseFfn implements FeedForward {
         double positive = 0, kept = 0, dropped = 0, removed = 0;
         double[] meanLoad = new double[experts];
         for (int l = 0; l < layers; l++) {
-            if (rowOffsets[l] == null) throw new IllegalStateException("layer " + l + " has not run a sparse forward yet");
+            if (routing[l] == null) throw new IllegalStateException("layer " + l + " has not run a sparse forward yet");
             SparseKernels.ActivationStats a = k.activationStats(act[l]);
-            double pairs = (double) tokens[l] * neurons;
+            double pairs = (double) routing[l].tokens() * neurons;
             positive += a.positive() / pairs;
             kept += a.kept() / pairs;
             dropped += a.droppedMassFraction();
             removed += (k.weightStats(w1e[l]).removedFraction() + k.weightStats(w2et[l]).removedFraction()) / 2;
-            for (int e = 0; e < experts; e++) meanLoad[e] += load[l][e] / layers;
+            double[] load = routing[l].load();
+            for (int e = 0; e < experts; e++) meanLoad[e] += load[e] / layers;
         }
         return new SparseStats(positive / layers, kept / layers, dropped / layers, removed / layers, meanLoad);
     }
