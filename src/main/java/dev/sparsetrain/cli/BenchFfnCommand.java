@@ -67,10 +67,10 @@ final class BenchFfnCommand implements Callable<Integer> {
     @Option(names = "--v", defaultValue = "16", description = "Row-block height V each expert's rows are padded to. Default: ${DEFAULT-VALUE}.")
     private int v;
 
-    @Option(names = "--warmup", defaultValue = "3", description = "Untimed rounds first (JIT warm-up). Default: ${DEFAULT-VALUE}.")
+    @Option(names = "--warmup", defaultValue = "5", description = "Untimed rounds first (JIT warm-up). Default: ${DEFAULT-VALUE}.")
     private int warmup;
 
-    @Option(names = "--runs", defaultValue = "7", description = "Timed rounds; figures are medians. Default: ${DEFAULT-VALUE}.")
+    @Option(names = "--runs", defaultValue = "9", description = "Timed rounds; figures are medians. Default: ${DEFAULT-VALUE}.")
     private int runs;
 
     @Option(names = "--seed", defaultValue = "1", description = "Seed of the weights and inputs. Default: ${DEFAULT-VALUE}.")

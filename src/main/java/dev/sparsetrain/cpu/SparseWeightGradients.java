@@ -27,42 +27,38 @@ final class SparseWeightGradients {
 
     /** GEMM 5: dW2[k, n] += Σ_r dY[perm[r],k]·A[r,n]; dW2 [d, F]. */
     static void down(Tensor dW2, Tensor dY, CpuPackedActivations act) {
-        int d = (int) dY.dim(1), neurons = act.neurons;
-        SparseShapes.requireMatrix(dW2, d, neurons, "dW2");
-        float[] g = f(dW2);
-        int go = off(dW2);
-        run(act, act.a, dY, d, (acc, first, count) -> {
-            for (int k = 0; k < d; k++) {
-                int row = go + k * neurons + first;
-                for (int j = 0; j < count; j++) g[row + j] += acc[j * d + k];
-            }
-        });
+        int d = (int) dY.dim(1);
+        SparseShapes.requireMatrix(dW2, d, act.neurons, "dW2");
+        run(act, act.a, dY, d, dW2, true);
     }
 
     /** GEMM 6: dW1[n, k] += Σ_r dZ[r,n]·x[perm[r],k]; dW1 [F, d]. */
     static void up(Tensor dW1, CpuPackedActivations act, Tensor x) {
         int d = (int) x.dim(1);
         SparseShapes.requireMatrix(dW1, act.neurons, d, "dW1");
-        float[] g = f(dW1);
-        int go = off(dW1);
-        run(act, act.dz, x, d, (acc, first, count) -> {
-            int row = go + first * d, n = count * d, c = 0;
-            for (; c + L <= n; c += L) {
-                FloatVector.fromArray(S, g, row + c).add(FloatVector.fromArray(S, acc, c)).intoArray(g, row + c);
+        run(act, act.dz, x, d, dW1, false);
+    }
+
+    /** Adds the rows G[first .. first+count) (acc, [count, d]) into gradient g: as its columns (dW2 [d,F]) or its rows (dW1 [F,d]). */
+    private static void addBlock(float[] acc, int first, int count, int d, float[] g, int go, int neurons, boolean columns) {
+        if (columns) {
+            for (int k = 0; k < d; k++) {
+                int row = go + k * neurons + first;
+                for (int j = 0; j < count; j++) g[row + j] += acc[j * d + k];
             }
-            for (; c < n; c++) g[row + c] += acc[c];
-        });
+            return;
+        }
+        int row = go + first * d, n = count * d, c = 0;
+        for (; c + L <= n; c += L) {
+            FloatVector.fromArray(S, g, row + c).add(FloatVector.fromArray(S, acc, c)).intoArray(g, row + c);
+        }
+        for (; c < n; c++) g[row + c] += acc[c];
     }
 
-    /** Adds a block's finished rows G[first .. first+count) (acc, [count, d]) into the gradient. */
-    private interface BlockSink {
-        void add(float[] acc, int first, int count);
-    }
-
-    private static void run(CpuPackedActivations act, float[] values, Tensor src, int d, BlockSink sink) {
+    private static void run(CpuPackedActivations act, float[] values, Tensor src, int d, Tensor grad, boolean columns) {
         SparseShapes.requireMatrix(src, (int) src.dim(0), d, "token rows");
-        float[] x = f(src);
-        int xo = off(src), f = act.f;
+        float[] x = f(src), g = f(grad);
+        int xo = off(src), go = off(grad), f = act.f;
         Parallel.forRange(act.neurons / 4, 1, (from, to) -> {
             float[] acc = SparseScratch.floats(SparseScratch.ACCUMULATORS, BLOCK * d);
             int[] rowAt = SparseScratch.ints(SparseScratch.ROW_OFFSETS, TILE);
@@ -94,7 +90,7 @@ final class SparseWeightGradients {
                         }
                     }
                 }
-                sink.add(acc, first, count);
+                addBlock(acc, first, count, d, g, go, act.neurons, columns);
                 first += count;
             }
         });
