@@ -9,9 +9,10 @@ import dev.sparsetrain.tensor.SparseKernels;
  *
  * <p>Why per neuron rather than per row: every kernel then walks only the set bits, so the work
  * is proportional to the non-zeros; GEMMs 1 and 3 produce a neuron's values for a whole tile at
- * once (vector lanes = rows), and GEMMs 5 and 6 accumulate one neuron's weight-gradient row. The
- * fixed slot size makes the layout independent of the pattern, so no prefix sums are needed.
- * Values of kept activations whose relu(z) is 0 are dropped: they add nothing to any product.
+ * once (vector lanes = rows), GEMMs 5 and 6 accumulate one neuron's weight-gradient row, and GEMMs
+ * 2 and 4 turn a tile's patterns into per-row lists on the fly. The fixed slot size makes the
+ * layout independent of the pattern, so no prefix sums are needed. Values of kept activations
+ * whose relu(z) is 0 are dropped: they add nothing to any product.
  */
 final class CpuPackedActivations implements SparseKernels.PackedActivations {
     final int capacity, neurons, experts, f;
@@ -22,6 +23,8 @@ final class CpuPackedActivations implements SparseKernels.PackedActivations {
     final float[] relu, a, dz;
     /** [tile, 4]: positive count, kept count, relu² mass, kept mass. */
     final double[] tileStats;
+    /** Routed row → token of the latest up-projection (−1: padding); its first P entries are in use. */
+    final int[] perm;
 
     CpuPackedActivations(int capacity, int neurons, int experts) {
         SparseShapes.requireExperts(neurons, experts);
@@ -36,6 +39,7 @@ final class CpuPackedActivations implements SparseKernels.PackedActivations {
         this.a = new float[slots];
         this.dz = new float[slots];
         this.tileStats = new double[tiles.capacity * 4];
+        this.perm = new int[capacity];
     }
 
     /** The first float of the slot of (tile, expert-local neuron). */
@@ -45,6 +49,10 @@ final class CpuPackedActivations implements SparseKernels.PackedActivations {
     @Override public int neurons() { return neurons; }
     @Override public int experts() { return experts; }
     @Override public int[] rowOffsets() { return tiles.rowOffsets.clone(); }
+    @Override public int[] perm() { return java.util.Arrays.copyOf(perm, rows()); }
+
+    /** Routed rows of the latest up-projection. */
+    int rows() { return tiles.rowOffsets[experts]; }
 
     static CpuPackedActivations of(SparseKernels.PackedActivations a) {
         if (a instanceof CpuPackedActivations c) return c;

@@ -59,61 +59,52 @@ public final class CpuSparseKernels implements SparseKernels {
     }
 
     @Override
-    public void gatherRows(Tensor out, Tensor x, Tensor perm) {
-        SparseShapes.requireMatrix(out, (int) perm.numel(), (int) x.dim(1), "gathered rows");
-        SparseRouting.gather(out, x, perm);
+    public void upProject(PackedActivations act, Tensor x, Tensor perm, int[] rowOffsets, PackedWeight w1) {
+        SparseUpProjection.run(CpuPackedActivations.of(act), x, perm, rowOffsets, CpuPackedWeight.of(w1));
     }
 
     @Override
-    public void scatterRows(Tensor out, Tensor y, Tensor inv) {
-        SparseShapes.requireMatrix(out, (int) inv.numel(), (int) y.dim(1), "scattered rows");
-        SparseRouting.scatter(out, y, inv);
-    }
-
-    @Override
-    public void upProject(PackedActivations act, Tensor xg, PackedWeight w1, int[] rowOffsets) {
-        SparseUpProjection.run(CpuPackedActivations.of(act), xg, CpuPackedWeight.of(w1), rowOffsets);
-    }
-
-    @Override
-    public void downProject(Tensor yg, PackedActivations act, PackedWeight w2t) {
+    public void downProject(Tensor y, PackedActivations act, PackedWeight w2t) {
         CpuPackedActivations a = CpuPackedActivations.of(act);
-        SparseRowProducts.run(yg, a, a.a, CpuPackedWeight.of(w2t));
+        SparseRowProducts.run(y, a, a.a, CpuPackedWeight.of(w2t));
     }
 
     @Override
-    public void activationGradient(PackedActivations act, Tensor dyg, PackedWeight w2t) {
-        SparseActivationGradient.run(CpuPackedActivations.of(act), dyg, CpuPackedWeight.of(w2t));
+    public void activationGradient(PackedActivations act, Tensor dY, PackedWeight w2t) {
+        SparseActivationGradient.run(CpuPackedActivations.of(act), dY, CpuPackedWeight.of(w2t));
     }
 
     @Override
-    public void inputGradient(Tensor dxg, PackedActivations act, PackedWeight w1) {
+    public void inputGradient(Tensor dx, PackedActivations act, PackedWeight w1) {
         CpuPackedActivations a = CpuPackedActivations.of(act);
-        SparseRowProducts.run(dxg, a, a.dz, CpuPackedWeight.of(w1));
+        SparseRowProducts.run(dx, a, a.dz, CpuPackedWeight.of(w1));
     }
 
     @Override
-    public void downWeightGradient(Tensor dW2, Tensor dyg, PackedActivations act) {
-        SparseWeightGradients.down(dW2, dyg, CpuPackedActivations.of(act));
+    public void downWeightGradient(Tensor dW2, Tensor dY, PackedActivations act) {
+        SparseWeightGradients.down(dW2, dY, CpuPackedActivations.of(act));
     }
 
     @Override
-    public void upWeightGradient(Tensor dW1, PackedActivations act, Tensor xg) {
-        SparseWeightGradients.up(dW1, CpuPackedActivations.of(act), xg);
+    public void upWeightGradient(Tensor dW1, PackedActivations act, Tensor x) {
+        SparseWeightGradients.up(dW1, CpuPackedActivations.of(act), x);
     }
 
     @Override
-    public void mvueRowGroups(Tensor out, Tensor x, long seed) {
-        int rows = (int) x.dim(0), d = (int) x.dim(1);
-        SparseShapes.requireMatrix(out, rows, d, "MVUE output");
-        float[] xs = f(x), o = f(out), transposed = new float[rows * d];
-        int xo = off(x), oo = off(out);
+    public void mvueRowGroups(Tensor out, Tensor dY, PackedActivations act, long seed) {
+        CpuPackedActivations a = CpuPackedActivations.of(act);
+        int rows = a.rows(), d = (int) dY.dim(1);
+        SparseShapes.requireMatrix(out, (int) dY.dim(0), d, "MVUE output");
+        float[] ys = f(dY), o = f(out), transposed = new float[rows * d];
+        int yo = off(dY), oo = off(out);
         for (int r = 0; r < rows; r++) {
-            for (int k = 0; k < d; k++) transposed[k * rows + r] = xs[xo + r * d + k];
+            int t = a.perm[r];
+            for (int k = 0; k < d; k++) transposed[k * rows + r] = t < 0 ? 0f : ys[yo + t * d + k];
         }
         float[] sparsified = SparseMvue.rowGroups(transposed, d, rows, seed);
         for (int r = 0; r < rows; r++) {
-            for (int k = 0; k < d; k++) o[oo + r * d + k] = sparsified[k * rows + r];
+            int t = a.perm[r];
+            if (t >= 0) for (int k = 0; k < d; k++) o[oo + t * d + k] = sparsified[k * rows + r];
         }
     }
 
@@ -148,7 +139,7 @@ public final class CpuSparseKernels implements SparseKernels {
     @Override
     public void unpackActivations(Tensor a, Tensor dz, PackedActivations act) {
         CpuPackedActivations p = CpuPackedActivations.of(act);
-        int rows = p.tiles.rowOffsets[p.experts];
+        int rows = p.rows();
         if (a != null) {
             SparseShapes.requireElements(a, (long) rows * p.f, "dense A");
             SparseUnpacking.unpack(p, p.a, 0, p.tiles.count, 0, f(a), off(a), p.f, 1);

@@ -42,7 +42,7 @@ public final class ReferenceSparseKernels implements SparseKernels {
         final int capacity, neurons, experts, f;
         final float[] z, a, dz;
         final boolean[] keep;
-        int[] rowOffsets;
+        int[] rowOffsets, perm = new int[0];
         ActivationStats stats = new ActivationStats(0, 0, 0, 0);
 
         Activations(int capacity, int neurons, int experts) {
@@ -71,6 +71,12 @@ public final class ReferenceSparseKernels implements SparseKernels {
         @Override public int neurons() { return neurons; }
         @Override public int experts() { return experts; }
         @Override public int[] rowOffsets() { return rowOffsets.clone(); }
+        @Override public int[] perm() { return perm.clone(); }
+
+        /** Element k of routed row r of the token-ordered t [T, d]: t[perm[r], k], 0 for padding. */
+        float routed(Tensor t, int r, int k, int d) {
+            return perm[r] < 0 ? 0f : f(t)[off(t) + perm[r] * d + k];
+        }
     }
 
     @Override
@@ -132,38 +138,21 @@ public final class ReferenceSparseKernels implements SparseKernels {
         System.arraycopy(out, 0, f(scores), off(scores), out.length);
     }
 
-    @Override
-    public void gatherRows(Tensor out, Tensor x, Tensor perm) {
-        int d = (int) x.dim(1);
-        for (int r = 0; r < perm.numel(); r++) {
-            int t = i(perm)[off(perm) + r];
-            for (int k = 0; k < d; k++) f(out)[off(out) + r * d + k] = t < 0 ? 0f : f(x)[off(x) + t * d + k];
-        }
-    }
-
-    @Override
-    public void scatterRows(Tensor out, Tensor y, Tensor inv) {
-        int d = (int) y.dim(1);
-        for (int t = 0; t < inv.numel(); t++) {
-            int r = i(inv)[off(inv) + t];
-            for (int k = 0; k < d; k++) f(out)[off(out) + t * d + k] = f(y)[off(y) + r * d + k];
-        }
-    }
-
     // ---- forward -------------------------------------------------------------------------------------
 
     @Override
-    public void upProject(PackedActivations act, Tensor xg, PackedWeight w1, int[] rowOffsets) {
+    public void upProject(PackedActivations act, Tensor x, Tensor perm, int[] rowOffsets, PackedWeight w1) {
         Activations s = activations(act);
         Weight w = weight(w1);
-        SparseShapes.requireRowOffsets(rowOffsets, s.experts, s.capacity);
+        SparseShapes.requireRouting(rowOffsets, perm, (int) x.dim(0), s.experts, s.capacity);
         s.rowOffsets = rowOffsets.clone();
+        s.perm = Arrays.copyOfRange(i(perm), off(perm), off(perm) + rowOffsets[s.experts]);
         int rows = s.rows(), f = s.f, d = w.cols;
         for (int r = 0; r < rows; r++) {
             int e = s.expertOf(r);
             for (int j = 0; j < f; j++) {
                 double acc = 0;
-                for (int k = 0; k < d; k++) acc += (double) f(xg)[off(xg) + r * d + k] * w.dense[(e * f + j) * d + k];
+                for (int k = 0; k < d; k++) acc += (double) s.routed(x, r, k, d) * w.dense[(e * f + j) * d + k];
                 s.z[r * f + j] = (float) acc;
             }
         }
@@ -189,16 +178,17 @@ public final class ReferenceSparseKernels implements SparseKernels {
     }
 
     @Override
-    public void downProject(Tensor yg, PackedActivations act, PackedWeight w2t) {
+    public void downProject(Tensor y, PackedActivations act, PackedWeight w2t) {
         Activations s = activations(act);
         Weight w = weight(w2t);
         int f = s.f, d = w.cols;
         for (int r = 0; r < s.rows(); r++) {
+            if (s.perm[r] < 0) continue;
             int e = s.expertOf(r);
             for (int k = 0; k < d; k++) {
                 double acc = 0;
                 for (int j = 0; j < f; j++) acc += (double) s.a[r * f + j] * w.dense[(e * f + j) * d + k];
-                f(yg)[off(yg) + r * d + k] = (float) acc;
+                f(y)[off(y) + s.perm[r] * d + k] = (float) acc;
             }
         }
     }
@@ -206,7 +196,7 @@ public final class ReferenceSparseKernels implements SparseKernels {
     // ---- backward ------------------------------------------------------------------------------------
 
     @Override
-    public void activationGradient(PackedActivations act, Tensor dyg, PackedWeight w2t) {
+    public void activationGradient(PackedActivations act, Tensor dY, PackedWeight w2t) {
         Activations s = activations(act);
         Weight w = weight(w2t);
         int f = s.f, d = w.cols;
@@ -214,37 +204,38 @@ public final class ReferenceSparseKernels implements SparseKernels {
             int e = s.expertOf(r);
             for (int j = 0; j < f; j++) {
                 double dA = 0;
-                for (int k = 0; k < d; k++) dA += (double) f(dyg)[off(dyg) + r * d + k] * w.dense[(e * f + j) * d + k];
+                for (int k = 0; k < d; k++) dA += (double) s.routed(dY, r, k, d) * w.dense[(e * f + j) * d + k];
                 s.dz[r * f + j] = s.keep[r * f + j] ? (float) (dA * 2 * Math.max(s.z[r * f + j], 0f)) : 0f;
             }
         }
     }
 
     @Override
-    public void inputGradient(Tensor dxg, PackedActivations act, PackedWeight w1) {
+    public void inputGradient(Tensor dx, PackedActivations act, PackedWeight w1) {
         Activations s = activations(act);
         Weight w = weight(w1);
         int f = s.f, d = w.cols;
         for (int r = 0; r < s.rows(); r++) {
+            if (s.perm[r] < 0) continue;
             int e = s.expertOf(r);
             for (int k = 0; k < d; k++) {
                 double acc = 0;
                 for (int j = 0; j < f; j++) acc += (double) s.dz[r * f + j] * w.dense[(e * f + j) * d + k];
-                f(dxg)[off(dxg) + r * d + k] = (float) acc;
+                f(dx)[off(dx) + s.perm[r] * d + k] = (float) acc;
             }
         }
     }
 
     @Override
-    public void downWeightGradient(Tensor dW2, Tensor dyg, PackedActivations act) {
+    public void downWeightGradient(Tensor dW2, Tensor dY, PackedActivations act) {
         Activations s = activations(act);
-        int f = s.f, d = (int) dyg.dim(1), neurons = s.neurons;
+        int f = s.f, d = (int) dY.dim(1), neurons = s.neurons;
         for (int e = 0; e < s.experts; e++) {
             for (int k = 0; k < d; k++) {
                 for (int j = 0; j < f; j++) {
                     double acc = 0;
                     for (int r = s.rowOffsets[e]; r < s.rowOffsets[e + 1]; r++) {
-                        acc += (double) f(dyg)[off(dyg) + r * d + k] * s.a[r * f + j];
+                        acc += (double) s.routed(dY, r, k, d) * s.a[r * f + j];
                     }
                     f(dW2)[off(dW2) + k * neurons + e * f + j] += (float) acc;
                 }
@@ -253,15 +244,15 @@ public final class ReferenceSparseKernels implements SparseKernels {
     }
 
     @Override
-    public void upWeightGradient(Tensor dW1, PackedActivations act, Tensor xg) {
+    public void upWeightGradient(Tensor dW1, PackedActivations act, Tensor x) {
         Activations s = activations(act);
-        int f = s.f, d = (int) xg.dim(1);
+        int f = s.f, d = (int) x.dim(1);
         for (int e = 0; e < s.experts; e++) {
             for (int j = 0; j < f; j++) {
                 for (int k = 0; k < d; k++) {
                     double acc = 0;
                     for (int r = s.rowOffsets[e]; r < s.rowOffsets[e + 1]; r++) {
-                        acc += (double) s.dz[r * f + j] * f(xg)[off(xg) + r * d + k];
+                        acc += (double) s.dz[r * f + j] * s.routed(x, r, k, d);
                     }
                     f(dW1)[off(dW1) + (e * f + j) * d + k] += (float) acc;
                 }
@@ -272,15 +263,17 @@ public final class ReferenceSparseKernels implements SparseKernels {
     // ---- MVUE ----------------------------------------------------------------------------------------
 
     @Override
-    public void mvueRowGroups(Tensor out, Tensor x, long seed) {
-        int rows = (int) x.dim(0), d = (int) x.dim(1);
+    public void mvueRowGroups(Tensor out, Tensor dY, PackedActivations act, long seed) {
+        Activations s = activations(act);
+        int rows = s.rows(), d = (int) dY.dim(1);
         float[] transposed = new float[rows * d];
         for (int r = 0; r < rows; r++) {
-            for (int k = 0; k < d; k++) transposed[k * rows + r] = f(x)[off(x) + r * d + k];
+            for (int k = 0; k < d; k++) transposed[k * rows + r] = s.routed(dY, r, k, d);
         }
         float[] sparsified = SparseMvue.rowGroups(transposed, d, rows, seed);
         for (int r = 0; r < rows; r++) {
-            for (int k = 0; k < d; k++) f(out)[off(out) + r * d + k] = sparsified[k * rows + r];
+            if (s.perm[r] < 0) continue;
+            for (int k = 0; k < d; k++) f(out)[off(out) + s.perm[r] * d + k] = sparsified[k * rows + r];
         }
     }
 

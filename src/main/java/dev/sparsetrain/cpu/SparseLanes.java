@@ -1,7 +1,6 @@
 package dev.sparsetrain.cpu;
 
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -15,8 +14,6 @@ import jdk.incubator.vector.VectorSpecies;
 final class SparseLanes {
     static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED.length() > 16
             ? FloatVector.SPECIES_512 : FloatVector.SPECIES_PREFERRED;
-    static final VectorSpecies<Integer> I = F.length() == IntVector.SPECIES_PREFERRED.length()
-            ? IntVector.SPECIES_PREFERRED : IntVector.SPECIES_512;
     /** Lanes per vector. */
     static final int L = F.length();
     /** Routed rows per tile: four vectors. */

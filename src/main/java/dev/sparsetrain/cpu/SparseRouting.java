@@ -1,7 +1,6 @@
 package dev.sparsetrain.cpu;
 
 import static dev.sparsetrain.cpu.HeapStorage.f;
-import static dev.sparsetrain.cpu.HeapStorage.i;
 import static dev.sparsetrain.cpu.HeapStorage.off;
 
 import dev.sparsetrain.sparse.ExpertCentres;
@@ -10,7 +9,7 @@ import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
-/** The device half of the router on the CPU: expert centres, token scores, row gather and scatter. */
+/** The device half of the router on the CPU: expert centres and token scores. */
 final class SparseRouting {
     private static final VectorSpecies<Float> S = SparseLanes.F;
     private static final int L = SparseLanes.L;
@@ -52,30 +51,6 @@ final class SparseRouting {
                     out[so + t * experts + e] = (float) (norms[e] - 2.0 * dot);
                 }
             }
-        });
-    }
-
-    static void gather(Tensor out, Tensor x, Tensor perm) {
-        int d = (int) x.dim(1), rows = (int) perm.numel();
-        float[] o = f(out), xs = f(x);
-        int[] p = i(perm);
-        int oo = off(out), xo = off(x), po = off(perm);
-        Parallel.forRange(rows, Math.max(1, 16384 / d), (from, to) -> {
-            for (int r = from; r < to; r++) {
-                int t = p[po + r];
-                if (t < 0) java.util.Arrays.fill(o, oo + r * d, oo + (r + 1) * d, 0f);
-                else System.arraycopy(xs, xo + t * d, o, oo + r * d, d);
-            }
-        });
-    }
-
-    static void scatter(Tensor out, Tensor y, Tensor inv) {
-        int d = (int) y.dim(1), tokens = (int) inv.numel();
-        float[] o = f(out), ys = f(y);
-        int[] v = i(inv);
-        int oo = off(out), yo = off(y), vo = off(inv);
-        Parallel.forRange(tokens, Math.max(1, 16384 / d), (from, to) -> {
-            for (int t = from; t < to; t++) System.arraycopy(ys, yo + v[vo + t] * d, o, oo + t * d, d);
         });
     }
 }

@@ -42,6 +42,33 @@ final class SparseShapes {
         }
     }
 
+    /**
+     * A routing of {@code tokens} tokens: row offsets as {@link #requireRowOffsets}, and perm (I32, at
+     * least P = rowOffsets[E] entries) naming every token exactly once among its first P entries,
+     * −1 for padding.
+     */
+    static void requireRouting(int[] rowOffsets, Tensor perm, int tokens, int experts, int capacity) {
+        requireRowOffsets(rowOffsets, experts, capacity);
+        int rows = rowOffsets[experts];
+        if (perm.numel() < rows) {
+            throw new IllegalArgumentException("perm " + perm + " holds fewer than the " + rows + " routed rows");
+        }
+        int[] p = HeapStorage.i(perm);
+        int po = HeapStorage.off(perm), real = 0;
+        boolean[] seen = new boolean[tokens];
+        for (int r = 0; r < rows; r++) {
+            int t = p[po + r];
+            if (t < 0) continue;
+            if (t >= tokens || seen[t]) {
+                throw new IllegalArgumentException("perm[" + r + "] = " + t + (t >= tokens ? " is not one of the " + tokens + " tokens"
+                        : " routes a token twice") + "; each token must take exactly one routed row");
+            }
+            seen[t] = true;
+            real++;
+        }
+        if (real != tokens) throw new IllegalArgumentException("perm routes " + real + " of the " + tokens + " tokens; it must route all");
+    }
+
     /** A [rows, cols] tensor check: the element count and, when it is 2-D, the column count. */
     static void requireMatrix(Tensor t, int rows, int cols, String what) {
         requireElements(t, (long) rows * cols, what);

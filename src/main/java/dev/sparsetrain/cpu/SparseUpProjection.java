@@ -11,10 +11,10 @@ import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
- * GEMM 1 fused with the activation step (SPEC §3.3-3.4): per tile of routed rows and group of 4
- * expert neurons, Zᵀ for the 4 neurons × TILE rows from the compressed W1e rows, then relu, the
- * top-2-of-4 selection with vector lanes = rows, and the packing of relu(z) and A = relu(z)² into
- * {@link CpuPackedActivations}. Z itself is never stored.
+ * GEMM 1 fused with the activation step (SPEC §3.3-3.4): per tile of routed rows, Zᵀ for the
+ * expert's neurons × TILE rows from the compressed W1e rows (in a per-thread tile buffer), then per
+ * group of 4 neurons relu, the top-2-of-4 selection with vector lanes = rows, and the packing of
+ * relu(z) and A = relu(z)² into {@link CpuPackedActivations}. Z is never stored beyond the tile.
  *
  * <p>The selection is {@code sparse.GroupTopTwo}'s rule in lane-parallel form: keys are the raw bits
  * of relu(z) (so NaN ranks highest and is kept), element j beats element i when its key is larger,
@@ -22,75 +22,45 @@ import jdk.incubator.vector.VectorSpecies;
  */
 final class SparseUpProjection {
     private static final VectorSpecies<Float> S = SparseLanes.F;
-    private static final VectorSpecies<Integer> SI = SparseLanes.I;
     private static final int L = SparseLanes.L, TILE = SparseLanes.TILE;
 
     private SparseUpProjection() {}
 
-    static void run(CpuPackedActivations act, Tensor xg, CpuPackedWeight w1, int[] rowOffsets) {
-        SparseShapes.requireRowOffsets(rowOffsets, act.experts, act.capacity);
+    static void run(CpuPackedActivations act, Tensor input, Tensor perm, int[] rowOffsets, CpuPackedWeight w1) {
+        int tokens = (int) input.dim(0), d = w1.cols;
+        SparseShapes.requireRouting(rowOffsets, perm, tokens, act.experts, act.capacity);
         if (w1.rows != act.neurons) {
             throw new IllegalArgumentException("W1 has " + w1.rows + " rows but the activations have " + act.neurons + " neurons");
         }
-        int d = w1.cols;
-        SparseShapes.requireMatrix(xg, rowOffsets[act.experts], d, "routed input xg");
+        SparseShapes.requireMatrix(input, tokens, d, "input x");
         act.tiles.build(rowOffsets);
-        float[] x = f(xg);
-        int xo = off(xg);
+        System.arraycopy(HeapStorage.i(perm), HeapStorage.off(perm), act.perm, 0, rowOffsets[act.experts]);
+        float[] x = f(input);
+        int xo = off(input);
         Parallel.forRange(act.tiles.count, 1, (from, to) -> {
             float[] xt = SparseScratch.floats(SparseScratch.TILE_INPUT, d * TILE);
-            float[] z = SparseScratch.floats(SparseScratch.TILE_OUTPUT, 4 * TILE);
+            float[] z = SparseScratch.floats(SparseScratch.TILE_OUTPUT, act.f * TILE);
             float[] mass = SparseScratch.floats(SparseScratch.STATS, 2 * L);
-            for (int tile = from; tile < to; tile++) tile(act, tile, x, xo, d, w1, xt, z, mass);
+            long[] bits = new long[4];
+            for (int tile = from; tile < to; tile++) tile(act, tile, x, xo, d, w1, xt, z, mass, bits);
         });
     }
 
     private static void tile(CpuPackedActivations act, int tile, float[] x, int xo, int d, CpuPackedWeight w1,
-                             float[] xt, float[] z, float[] mass) {
+                             float[] xt, float[] z, float[] mass, long[] bits) {
         int f = act.f, e = act.tiles.expert[tile];
-        SparseTileProduct.transposeTile(x, xo, d, act.tiles.firstRow[tile], act.tiles.rows[tile], xt);
+        SparseTileProduct.transposeTile(x, xo, d, act.perm, act.tiles.firstRow[tile], act.tiles.rows[tile], xt);
         java.util.Arrays.fill(mass, 0, 2 * L, 0f);
         long positive = 0, kept = 0;
+        SparseTileProduct.neuronsTimesTile(w1, e * f, f, null, 0, xt, d, z);
         for (int g = 0; g < f / 4; g++) {
+            int first = 4 * g;
+            selectMasks(z, first * TILE, bits);
             for (int i = 0; i < 4; i++) {
-                SparseTileProduct.rowTimesTile(w1.values, w1.columns, (e * f + 4 * g + i) * w1.half, w1.half, xt, z, i * TILE);
+                act.bits[tile * f + first + i] = bits[i];
+                positive += packNeuron(z, (first + i) * TILE, bits[i], act.relu, act.a, act.slot(tile, first + i), mass);
+                kept += Long.bitCount(bits[i]);
             }
-            int s0 = act.slot(tile, 4 * g), s1 = s0 + TILE, s2 = s1 + TILE, s3 = s2 + TILE;
-            long b0 = 0, b1 = 0, b2 = 0, b3 = 0;
-            for (int v = 0; v < 4; v++) {
-                FloatVector z0 = FloatVector.fromArray(S, z, v * L), z1 = FloatVector.fromArray(S, z, TILE + v * L);
-                FloatVector z2 = FloatVector.fromArray(S, z, 2 * TILE + v * L), z3 = FloatVector.fromArray(S, z, 3 * TILE + v * L);
-                positive += z0.compare(VectorOperators.GT, 0f).trueCount() + z1.compare(VectorOperators.GT, 0f).trueCount()
-                        + z2.compare(VectorOperators.GT, 0f).trueCount() + z3.compare(VectorOperators.GT, 0f).trueCount();
-                FloatVector r0 = z0.max(0f), r1 = z1.max(0f), r2 = z2.max(0f), r3 = z3.max(0f);
-                IntVector k0 = key(r0), k1 = key(r1), k2 = key(r2), k3 = key(r3);
-                // bJI: element J beats element I (J > I, ties to the higher index).
-                VectorMask<Integer> b10 = k1.compare(VectorOperators.GE, k0), b20 = k2.compare(VectorOperators.GE, k0);
-                VectorMask<Integer> b30 = k3.compare(VectorOperators.GE, k0), b21 = k2.compare(VectorOperators.GE, k1);
-                VectorMask<Integer> b31 = k3.compare(VectorOperators.GE, k1), b32 = k3.compare(VectorOperators.GE, k2);
-                VectorMask<Float> n0 = nonZeroKept(atMostOne(b10, b20, b30), r0);
-                VectorMask<Float> n1 = nonZeroKept(atMostOne(b10.not(), b21, b31), r1);
-                VectorMask<Float> n2 = nonZeroKept(atMostOne(b20.not(), b21.not(), b32), r2);
-                VectorMask<Float> n3 = nonZeroKept(atMostOne(b30.not(), b31.not(), b32.not()), r3);
-                accumulateMass(mass, r0, n0);
-                accumulateMass(mass, r1, n1);
-                accumulateMass(mass, r2, n2);
-                accumulateMass(mass, r3, n3);
-                s0 += pack(act, r0, n0, s0);
-                s1 += pack(act, r1, n1, s1);
-                s2 += pack(act, r2, n2, s2);
-                s3 += pack(act, r3, n3, s3);
-                b0 |= n0.toLong() << (v * L);
-                b1 |= n1.toLong() << (v * L);
-                b2 |= n2.toLong() << (v * L);
-                b3 |= n3.toLong() << (v * L);
-            }
-            int bits = tile * f + 4 * g;
-            act.bits[bits] = b0;
-            act.bits[bits + 1] = b1;
-            act.bits[bits + 2] = b2;
-            act.bits[bits + 3] = b3;
-            kept += Long.bitCount(b0) + Long.bitCount(b1) + Long.bitCount(b2) + Long.bitCount(b3);
         }
         int st = 4 * tile;
         act.tileStats[st] = positive;
@@ -99,32 +69,67 @@ final class SparseUpProjection {
         act.tileStats[st + 3] = FloatVector.fromArray(S, mass, L).reduceLanes(VectorOperators.ADD);
     }
 
-    /** The ranking key: the bits of relu(z) without the sign, ordered as the magnitudes (NaN above +∞). */
-    private static IntVector key(FloatVector relu) {
-        return relu.reinterpretAsInts().and(0x7fff_ffff);
+    /*
+     * Why two passes with only arrays in their signatures: a method that hands vectors or masks to a
+     * callee the JIT declines to inline (large methods hit its inlining budget) makes it box them,
+     * ten times slower. Each pass is small enough to be compiled whole.
+     */
+
+    /**
+     * The 2:4 step of one group: from the 4 neurons' rows of z (TILE values each, from {@code zOff}),
+     * bits[i] = the tile rows where neuron i is kept with relu(z) ≠ 0 (NaN included, so it propagates).
+     */
+    private static void selectMasks(float[] z, int zOff, long[] bits) {
+        long m0 = 0, m1 = 0, m2 = 0, m3 = 0;
+        for (int v = 0; v < 4; v++) {
+            // Keys: the bits of relu(z) without the sign, ordered as the magnitudes (NaN above +∞).
+            IntVector k0 = FloatVector.fromArray(S, z, zOff + v * L).max(0f).reinterpretAsInts().and(0x7fff_ffff);
+            IntVector k1 = FloatVector.fromArray(S, z, zOff + TILE + v * L).max(0f).reinterpretAsInts().and(0x7fff_ffff);
+            IntVector k2 = FloatVector.fromArray(S, z, zOff + 2 * TILE + v * L).max(0f).reinterpretAsInts().and(0x7fff_ffff);
+            IntVector k3 = FloatVector.fromArray(S, z, zOff + 3 * TILE + v * L).max(0f).reinterpretAsInts().and(0x7fff_ffff);
+            // bJI: element J beats element I (J > I, ties to the higher index); kept = beaten at most once.
+            VectorMask<Integer> b10 = k1.compare(VectorOperators.GE, k0), b20 = k2.compare(VectorOperators.GE, k0);
+            VectorMask<Integer> b30 = k3.compare(VectorOperators.GE, k0), b21 = k2.compare(VectorOperators.GE, k1);
+            VectorMask<Integer> b31 = k3.compare(VectorOperators.GE, k1), b32 = k3.compare(VectorOperators.GE, k2);
+            VectorMask<Integer> a1 = b10.not(), a2 = b20.not(), a3 = b30.not(), c2 = b21.not(), c3 = b31.not(), d3 = b32.not();
+            VectorMask<Integer> keep0 = b10.and(b20).or(b10.and(b30)).or(b20.and(b30)).not();
+            VectorMask<Integer> keep1 = a1.and(b21).or(a1.and(b31)).or(b21.and(b31)).not();
+            VectorMask<Integer> keep2 = a2.and(c2).or(a2.and(b32)).or(c2.and(b32)).not();
+            VectorMask<Integer> keep3 = a3.and(c3).or(a3.and(d3)).or(c3.and(d3)).not();
+            int shift = v * L;
+            m0 |= keep0.and(k0.compare(VectorOperators.NE, 0)).toLong() << shift;
+            m1 |= keep1.and(k1.compare(VectorOperators.NE, 0)).toLong() << shift;
+            m2 |= keep2.and(k2.compare(VectorOperators.NE, 0)).toLong() << shift;
+            m3 |= keep3.and(k3.compare(VectorOperators.NE, 0)).toLong() << shift;
+        }
+        bits[0] = m0;
+        bits[1] = m1;
+        bits[2] = m2;
+        bits[3] = m3;
     }
 
-    /** Kept when at most one of the three others beats it. */
-    private static VectorMask<Integer> atMostOne(VectorMask<Integer> a, VectorMask<Integer> b, VectorMask<Integer> c) {
-        return a.and(b).or(a.and(c)).or(b.and(c)).not();
-    }
-
-    /** Kept and relu(z) ≠ 0 (NaN included, so it propagates): the entries the packed form stores. */
-    private static VectorMask<Float> nonZeroKept(VectorMask<Integer> keep, FloatVector relu) {
-        return keep.cast(S).and(relu.compare(VectorOperators.NE, 0f));
-    }
-
-    /** mass[0..L) += relu², mass[L..2L) += relu² where kept. */
-    private static void accumulateMass(float[] mass, FloatVector relu, VectorMask<Float> kept) {
-        FloatVector sq = relu.mul(relu);
-        FloatVector.fromArray(S, mass, 0).add(sq).intoArray(mass, 0);
-        FloatVector.fromArray(S, mass, L).add(sq, kept).intoArray(mass, L);
-    }
-
-    /** Appends the kept lanes' relu and relu² at {@code at}; returns how many. */
-    private static int pack(CpuPackedActivations act, FloatVector relu, VectorMask<Float> kept, int at) {
-        relu.compress(kept).intoArray(act.relu, at);
-        relu.mul(relu).compress(kept).intoArray(act.a, at);
-        return kept.trueCount();
+    /**
+     * Packs one neuron's kept lanes: relu(z) into {@code relu} and relu(z)² into {@code a} from
+     * {@code at} on; adds relu(z)² of every lane to {@code mass[0..L)} and of the kept lanes to
+     * {@code mass[L..2L)}; returns the count of z &gt; 0.
+     */
+    private static int packNeuron(float[] z, int zOff, long bits, float[] relu, float[] a, int at, float[] mass) {
+        FloatVector total = FloatVector.fromArray(S, mass, 0), keptTotal = FloatVector.fromArray(S, mass, L);
+        FloatVector zero = FloatVector.zero(S);
+        int positive = 0;
+        for (int v = 0; v < 4; v++) {
+            FloatVector zv = FloatVector.fromArray(S, z, zOff + v * L), r = zv.max(0f), sq = r.mul(r);
+            positive += zv.compare(VectorOperators.GT, 0f).trueCount();
+            long laneBits = SparseLanes.laneBits(bits, v);
+            VectorMask<Float> kept = VectorMask.fromLong(S, laneBits);
+            total = total.add(sq);
+            keptTotal = keptTotal.add(zero.blend(sq, kept));
+            r.compress(kept).intoArray(relu, at);
+            sq.compress(kept).intoArray(a, at);
+            at += Long.bitCount(laneBits);
+        }
+        total.intoArray(mass, 0);
+        keptTotal.intoArray(mass, L);
+        return positive;
     }
 }

@@ -15,106 +15,118 @@ import jdk.incubator.vector.VectorSpecies;
  *
  * <p>Work is split over blocks of up to {@link #BLOCK} neurons of one expert; each block's rows of
  * G accumulate in a per-thread buffer while the expert's tiles stream by once, so each tile's
- * source rows are reused by the whole block.
+ * source rows are reused by the whole block. The block is wide because every block streams all of
+ * its expert's source rows: at d = 512 that is megabytes per block.
  */
 final class SparseWeightGradients {
     private static final VectorSpecies<Float> S = SparseLanes.F;
-    private static final int L = SparseLanes.L;
-    private static final int BLOCK = 16;
+    private static final int L = SparseLanes.L, TILE = SparseLanes.TILE;
+    private static final int BLOCK = 64;
 
     private SparseWeightGradients() {}
 
-    /** GEMM 5: dW2[k, n] += Σ_r dyg[r,k]·A[r,n]; dW2 [d, F]. */
-    static void down(Tensor dW2, Tensor dyg, CpuPackedActivations act) {
-        int d = (int) dyg.dim(1), neurons = act.neurons;
-        SparseShapes.requireMatrix(dW2, d, neurons, "dW2");
-        float[] g = f(dW2);
-        int go = off(dW2);
-        run(act, act.a, dyg, d, (acc, first, count) -> {
+    /** GEMM 5: dW2[k, n] += Σ_r dY[perm[r],k]·A[r,n]; dW2 [d, F]. */
+    static void down(Tensor dW2, Tensor dY, CpuPackedActivations act) {
+        int d = (int) dY.dim(1);
+        SparseShapes.requireMatrix(dW2, d, act.neurons, "dW2");
+        run(act, act.a, dY, d, dW2, true);
+    }
+
+    /** GEMM 6: dW1[n, k] += Σ_r dZ[r,n]·x[perm[r],k]; dW1 [F, d]. */
+    static void up(Tensor dW1, CpuPackedActivations act, Tensor x) {
+        int d = (int) x.dim(1);
+        SparseShapes.requireMatrix(dW1, act.neurons, d, "dW1");
+        run(act, act.dz, x, d, dW1, false);
+    }
+
+    /** Adds the rows G[first .. first+count) (acc, [count, d]) into gradient g: as its columns (dW2 [d,F]) or its rows (dW1 [F,d]). */
+    private static void addBlock(float[] acc, int first, int count, int d, float[] g, int go, int neurons, boolean columns) {
+        if (columns) {
             for (int k = 0; k < d; k++) {
                 int row = go + k * neurons + first;
                 for (int j = 0; j < count; j++) g[row + j] += acc[j * d + k];
             }
-        });
+            return;
+        }
+        int row = go + first * d, n = count * d, c = 0;
+        for (; c + L <= n; c += L) {
+            FloatVector.fromArray(S, g, row + c).add(FloatVector.fromArray(S, acc, c)).intoArray(g, row + c);
+        }
+        for (; c < n; c++) g[row + c] += acc[c];
     }
 
-    /** GEMM 6: dW1[n, k] += Σ_r dZ[r,n]·xg[r,k]; dW1 [F, d]. */
-    static void up(Tensor dW1, CpuPackedActivations act, Tensor xg) {
-        int d = (int) xg.dim(1);
-        SparseShapes.requireMatrix(dW1, act.neurons, d, "dW1");
-        float[] g = f(dW1);
-        int go = off(dW1);
-        run(act, act.dz, xg, d, (acc, first, count) -> {
-            int row = go + first * d, n = count * d, c = 0;
-            for (; c + L <= n; c += L) {
-                FloatVector.fromArray(S, g, row + c).add(FloatVector.fromArray(S, acc, c)).intoArray(g, row + c);
-            }
-            for (; c < n; c++) g[row + c] += acc[c];
-        });
-    }
-
-    /** Adds a block's finished rows G[first .. first+count) (acc, [count, d]) into the gradient. */
-    private interface BlockSink {
-        void add(float[] acc, int first, int count);
-    }
-
-    private static void run(CpuPackedActivations act, float[] values, Tensor src, int d, BlockSink sink) {
-        SparseShapes.requireMatrix(src, act.tiles.rowOffsets[act.experts], d, "routed rows");
-        float[] x = f(src);
-        int xo = off(src), f = act.f;
+    private static void run(CpuPackedActivations act, float[] values, Tensor src, int d, Tensor grad, boolean columns) {
+        SparseShapes.requireMatrix(src, (int) src.dim(0), d, "token rows");
+        float[] x = f(src), g = f(grad);
+        int xo = off(src), go = off(grad), f = act.f;
         Parallel.forRange(act.neurons / 4, 1, (from, to) -> {
             float[] acc = SparseScratch.floats(SparseScratch.ACCUMULATORS, BLOCK * d);
+            int[] rowAt = SparseScratch.ints(SparseScratch.ROW_OFFSETS, TILE);
             for (int first = 4 * from, end = 4 * to; first < end; ) {
                 int e = first / f, count = Math.min(Math.min(end, (e + 1) * f), first + BLOCK) - first;
                 java.util.Arrays.fill(acc, 0, count * d, 0f);
                 for (int tile = act.tiles.expertTiles[e]; tile < act.tiles.expertTiles[e + 1]; tile++) {
-                    int rowBase = xo + act.tiles.firstRow[tile] * d;
-                    for (int j = 0; j < count; j++) {
-                        int local = first + j - e * f;
-                        long bits = act.bits[tile * f + local];
-                        if (bits != 0) accumulate(acc, j * d, bits, values, act.slot(tile, local), x, rowBase, d);
+                    int local = first - e * f, firstRow = act.tiles.firstRow[tile];
+                    // Padding rows have no pattern bits, so their -1 is never used as an offset.
+                    for (int j = 0; j < act.tiles.rows[tile]; j++) rowAt[j] = act.perm[firstRow + j] < 0 ? -1 : xo + act.perm[firstRow + j] * d;
+                    // Column chunks outside the neurons: the block reuses one L1-sized slab of the tile's rows.
+                    int c = 0;
+                    for (; c + 4 * L <= d; c += 4 * L) {
+                        for (int j = 0; j < count; j++) {
+                            long bits = act.bits[tile * f + local + j];
+                            if (bits != 0) addFourVectors(acc, j * d + c, bits, values, act.slot(tile, local + j), x, rowAt, c);
+                        }
+                    }
+                    for (; c + L <= d; c += L) {
+                        for (int j = 0; j < count; j++) {
+                            long bits = act.bits[tile * f + local + j];
+                            if (bits != 0) addOneVector(acc, j * d + c, bits, values, act.slot(tile, local + j), x, rowAt, c);
+                        }
+                    }
+                    if (c < d) {
+                        for (int j = 0; j < count; j++) {
+                            long bits = act.bits[tile * f + local + j];
+                            if (bits != 0) addScalars(acc, j * d + c, bits, values, act.slot(tile, local + j), x, rowAt, c, d - c);
+                        }
                     }
                 }
-                sink.add(acc, first, count);
+                addBlock(acc, first, count, d, g, go, act.neurons, columns);
                 first += count;
             }
         });
     }
 
-    /** acc[accOff + c] += Σ_{set bits t} values[at++]·x[rowBase + t·d + c] for c &lt; d. */
-    private static void accumulate(float[] acc, int accOff, long bits, float[] values, int at, float[] x, int rowBase, int d) {
-        int c = 0;
-        for (; c + 4 * L <= d; c += 4 * L) {
-            FloatVector a0 = FloatVector.fromArray(S, acc, accOff + c), a1 = FloatVector.fromArray(S, acc, accOff + c + L);
-            FloatVector a2 = FloatVector.fromArray(S, acc, accOff + c + 2 * L), a3 = FloatVector.fromArray(S, acc, accOff + c + 3 * L);
-            int p = at;
-            for (long b = bits; b != 0; b &= b - 1) {
-                FloatVector v = FloatVector.broadcast(S, values[p++]);
-                int r = rowBase + Long.numberOfTrailingZeros(b) * d + c;
-                a0 = FloatVector.fromArray(S, x, r).fma(v, a0);
-                a1 = FloatVector.fromArray(S, x, r + L).fma(v, a1);
-                a2 = FloatVector.fromArray(S, x, r + 2 * L).fma(v, a2);
-                a3 = FloatVector.fromArray(S, x, r + 3 * L).fma(v, a3);
-            }
-            a0.intoArray(acc, accOff + c);
-            a1.intoArray(acc, accOff + c + L);
-            a2.intoArray(acc, accOff + c + 2 * L);
-            a3.intoArray(acc, accOff + c + 3 * L);
+    /** acc[accOff .. +4L) += Σ_{set bits t} values[at++]·x[rowAt[t] + c ..]. */
+    private static void addFourVectors(float[] acc, int accOff, long bits, float[] values, int at, float[] x, int[] rowAt, int c) {
+        FloatVector a0 = FloatVector.fromArray(S, acc, accOff), a1 = FloatVector.fromArray(S, acc, accOff + L);
+        FloatVector a2 = FloatVector.fromArray(S, acc, accOff + 2 * L), a3 = FloatVector.fromArray(S, acc, accOff + 3 * L);
+        for (long b = bits; b != 0; b &= b - 1) {
+            FloatVector v = FloatVector.broadcast(S, values[at++]);
+            int r = rowAt[Long.numberOfTrailingZeros(b)] + c;
+            a0 = FloatVector.fromArray(S, x, r).fma(v, a0);
+            a1 = FloatVector.fromArray(S, x, r + L).fma(v, a1);
+            a2 = FloatVector.fromArray(S, x, r + 2 * L).fma(v, a2);
+            a3 = FloatVector.fromArray(S, x, r + 3 * L).fma(v, a3);
         }
-        for (; c + L <= d; c += L) {
-            FloatVector a0 = FloatVector.fromArray(S, acc, accOff + c);
-            int p = at;
-            for (long b = bits; b != 0; b &= b - 1) {
-                int r = rowBase + Long.numberOfTrailingZeros(b) * d + c;
-                a0 = FloatVector.fromArray(S, x, r).fma(FloatVector.broadcast(S, values[p++]), a0);
-            }
-            a0.intoArray(acc, accOff + c);
+        a0.intoArray(acc, accOff);
+        a1.intoArray(acc, accOff + L);
+        a2.intoArray(acc, accOff + 2 * L);
+        a3.intoArray(acc, accOff + 3 * L);
+    }
+
+    private static void addOneVector(float[] acc, int accOff, long bits, float[] values, int at, float[] x, int[] rowAt, int c) {
+        FloatVector a0 = FloatVector.fromArray(S, acc, accOff);
+        for (long b = bits; b != 0; b &= b - 1) {
+            a0 = FloatVector.fromArray(S, x, rowAt[Long.numberOfTrailingZeros(b)] + c).fma(FloatVector.broadcast(S, values[at++]), a0);
         }
-        for (; c < d; c++) {
-            float a0 = acc[accOff + c];
-            int p = at;
-            for (long b = bits; b != 0; b &= b - 1) a0 = Math.fma(x[rowBase + Long.numberOfTrailingZeros(b) * d + c], values[p++], a0);
-            acc[accOff + c] = a0;
+        a0.intoArray(acc, accOff);
+    }
+
+    private static void addScalars(float[] acc, int accOff, long bits, float[] values, int at, float[] x, int[] rowAt, int c, int width) {
+        for (long b = bits; b != 0; b &= b - 1) {
+            float v = values[at++];
+            int r = rowAt[Long.numberOfTrailingZeros(b)] + c;
+            for (int k = 0; k < width; k++) acc[accOff + k] = Math.fma(x[r + k], v, acc[accOff + k]);
         }
     }
 }

@@ -1,5 +1,6 @@
 package dev.sparsetrain.model;
 
+import dev.sparsetrain.config.FfnKind;
 import dev.sparsetrain.config.SparsityConfig;
 import dev.sparsetrain.model.SparseFfnProfile.Part;
 import dev.sparsetrain.sparse.Router;
@@ -15,8 +16,9 @@ import java.util.Arrays;
  * The sparse squared-ReLU FFN of SPEC.md §3 for every layer of a model, through {@link SparseKernels}.
  *
  * <p>Forward, per layer: prune the latent W1, W2 into β·S(W) (2:4 along d); centres = mean of each
- * expert's W1 rows; route the tokens (scores on the backend, assignment on the host) and gather
- * them expert-sorted with padding; GEMM 1 + relu² + top-2-of-4; GEMM 2; scatter back. Backward:
+ * expert's W1 rows; route the tokens (scores on the backend, assignment on the host, expert-sorted
+ * with padding); GEMM 1 + relu² + top-2-of-4; GEMM 2. The kernels gather the tokens into expert
+ * order and scatter them back as they load and store, through the routing's permutation. Backward:
  * GEMM 3 with dZ = dA ⊙ 2relu(Z) on A's pattern, GEMM 4, and the dense weight-gradient GEMMs 5 and 6
  * (optionally on MVUE operands), whose results go straight through to the latent weights: no β, no
  * mask. No gradient flows to the router.
@@ -32,15 +34,14 @@ public final class SparseFfn implements FeedForward {
     private final int d, neurons, experts, layers, blockRows;
     private final Router.Mode mode;
     private final boolean mvue;
-    private final Tensor[] w1, w2, dW1, dW2, centres, perm, inv;
+    private final Tensor[] w1, w2, dW1, dW2, centres, perm;
     private final PackedWeight[] w1e, w2et;
     private final PackedActivations[] act;
     private final float[] beta1, beta2;
-    private final int[][] rowOffsets;
+    /** Per layer, the routing of its latest forward and its row offsets [E+1]. */
     private final Routing[] routing;
-    private final double[][] load;
-    private final int[] tokens;
-    private final Tensor scores, xg, yg, dxg, mvueRows;
+    private final int[][] rowOffsets;
+    private final Tensor scores, mvueRows;
     private long mvueSeed;
     private long backwardCalls;
     private SparseFfnProfile profile;
@@ -57,6 +58,10 @@ public final class SparseFfn implements FeedForward {
         this.blockRows = cfg.v();
         this.mode = "balanced".equals(cfg.router()) ? Router.Mode.BALANCED : Router.Mode.NEAREST;
         this.mvue = cfg.mvue();
+        if (r.config().ffn() != FfnKind.RELU2) {
+            throw new IllegalArgumentException("the sparse FFN replaces the squared-ReLU FFN; this model has ffn="
+                    + r.config().ffn().name().toLowerCase(java.util.Locale.ROOT) + " (set model.ffn=relu2 or sparsity.enabled=false)");
+        }
         if (neurons % cfg.m() != 0) {
             throw new IllegalArgumentException("model.ffn_hidden (F=" + neurons + ") must be divisible by sparsity.m (M=" + cfg.m() + ")");
         }
@@ -71,7 +76,6 @@ public final class SparseFfn implements FeedForward {
         dW2 = new Tensor[layers];
         centres = new Tensor[layers];
         perm = new Tensor[layers];
-        inv = new Tensor[layers];
         w1e = new PackedWeight[layers];
         w2et = new PackedWeight[layers];
         act = new PackedActivations[layers];
@@ -81,8 +85,6 @@ public final class SparseFfn implements FeedForward {
         Arrays.fill(beta2, Float.NaN);
         rowOffsets = new int[layers][];
         routing = new Routing[layers];
-        load = new double[layers][];
-        tokens = new int[layers];
         for (int l = 0; l < layers; l++) {
             w1[l] = r.param(ParameterLayout.layerName(l, "w1"));
             w2[l] = r.param(ParameterLayout.layerName(l, "w2"));
@@ -90,16 +92,12 @@ public final class SparseFfn implements FeedForward {
             dW2[l] = r.grad(ParameterLayout.layerName(l, "w2"));
             centres[l] = r.alloc().f32(experts, d);
             perm[l] = r.alloc().i32(padded);
-            inv[l] = r.alloc().i32(cap);
             w1e[l] = k.allocateWeight(neurons, d);
             w2et[l] = k.allocateWeight(neurons, d);
             act[l] = k.allocateActivations(padded, neurons, experts);
         }
         scores = r.alloc().f32(cap, experts);
-        xg = r.alloc().f32(padded, d);
-        yg = r.alloc().f32(padded, d);
-        dxg = r.alloc().f32(padded, d);
-        mvueRows = mvue ? r.alloc().f32(padded, d) : null;
+        mvueRows = mvue ? r.alloc().f32(cap, d) : null;
     }
 
     /** Sets layer's frozen S-STE scales β1 (W1) and β2 (W2). */
@@ -109,6 +107,16 @@ public final class SparseFfn implements FeedForward {
         }
         this.beta1[layer] = beta1;
         this.beta2[layer] = beta2;
+    }
+
+    /**
+     * Freezes every layer's scales from its current latent weights, β = ⟨W, S(W)⟩/⟨S(W), S(W)⟩ (on
+     * the host), as entering the sparse phase does.
+     */
+    public void freezeScales() {
+        for (int l = 0; l < layers; l++) {
+            setScales(l, SoftThresholdScales.betaOfW1(b.toHost(w1[l]), neurons, d), SoftThresholdScales.betaOfW2(b.toHost(w2[l]), d, neurons));
+        }
     }
 
     public float beta1(int layer) { return beta1[layer]; }
@@ -145,59 +153,42 @@ public final class SparseFfn implements FeedForward {
         k.pruneWeight(w1e[layer], w1[layer], false, beta1[layer]);
         k.pruneWeight(w2et[layer], w2[layer], true, beta2[layer]);
         endPart(Part.PRUNE);
-        Routing routing = route(layer, x, rows);
-        int p = routing.paddedRows();
-        Tensor permRows = perm[layer].view(0, p), xgRows = xg.rows(0, p), ygRows = yg.rows(0, p);
+        route(layer, x, rows);
         endPart(Part.ROUTER);
-        k.gatherRows(xgRows, x, permRows);
-        endPart(Part.GATHER_SCATTER);
-        k.upProject(act[layer], xgRows, w1e[layer], rowOffsets[layer]);
+        k.upProject(act[layer], x, perm[layer].view(0, routing[layer].paddedRows()), rowOffsets[layer], w1e[layer]);
         endPart(Part.GEMM1_PACK);
-        k.downProject(ygRows, act[layer], w2et[layer]);
+        k.downProject(out, act[layer], w2et[layer]);
         endPart(Part.GEMM2);
-        k.scatterRows(out, ygRows, inv[layer].view(0, rows));
-        endPart(Part.GATHER_SCATTER);
     }
 
-    /** Centres from the current W1, scores, host-side assignment, and the upload of perm and inv. */
-    private Routing route(int layer, Tensor x, int rows) {
+    /** Centres from the current W1, scores, host-side assignment, and the upload of perm. */
+    private void route(int layer, Tensor x, int rows) {
         k.expertCentres(centres[layer], w1[layer], experts);
         Tensor s = scores.rows(0, rows);
         k.routerScores(s, x, centres[layer]);
-        Routing routing = Router.route(b.toHost(s), rows, experts, mode, blockRows);
-        b.uploadInts(perm[layer].view(0, routing.paddedRows()), routing.perm(), 0);
-        b.uploadInts(inv[layer].view(0, rows), routing.inv(), 0);
+        Routing routed = Router.route(b.toHost(s), rows, experts, mode, blockRows);
+        b.uploadInts(perm[layer].view(0, routed.paddedRows()), routed.perm(), 0);
         int[] offsets = new int[experts + 1];
-        for (int e = 0; e <= experts; e++) offsets[e] = routing.offset(e);
+        for (int e = 0; e <= experts; e++) offsets[e] = routed.offset(e);
         rowOffsets[layer] = offsets;
-        this.routing[layer] = routing;
-        load[layer] = routing.load();
-        tokens[layer] = rows;
-        return routing;
+        routing[layer] = routed;
     }
 
     @Override
     public void backward(int layer, Tensor dx, Tensor dOut, Tensor x) {
         int rows = (int) x.dim(0);
-        if (rowOffsets[layer] == null || tokens[layer] != rows) {
+        if (routing[layer] == null || routing[layer].tokens() != rows) {
             throw new IllegalStateException("the backward of layer " + layer + " needs its forward on the same " + rows + " rows first");
         }
-        int p = rowOffsets[layer][experts];
-        Tensor permRows = perm[layer].view(0, p), xgRows = xg.rows(0, p), dygRows = yg.rows(0, p), dxgRows = dxg.rows(0, p);
         startPart();
-        k.gatherRows(xgRows, x, permRows);
-        k.gatherRows(dygRows, dOut, permRows);
-        endPart(Part.GATHER_SCATTER);
-        k.activationGradient(act[layer], dygRows, w2et[layer]);
+        k.activationGradient(act[layer], dOut, w2et[layer]);
         endPart(Part.GEMM3_DZ);
-        k.inputGradient(dxgRows, act[layer], w1e[layer]);
+        k.inputGradient(dx, act[layer], w1e[layer]);
         endPart(Part.GEMM4);
-        k.scatterRows(dx, dxgRows, inv[layer].view(0, rows));
-        endPart(Part.GATHER_SCATTER);
-        Tensor dyForWeights = dygRows;
+        Tensor dyForWeights = dOut;
         if (mvue) {
-            dyForWeights = mvueRows.rows(0, p);
-            k.mvueRowGroups(dyForWeights, dygRows, drawSeed(layer, 5));
+            dyForWeights = mvueRows.rows(0, rows);
+            k.mvueRowGroups(dyForWeights, dOut, act[layer], drawSeed(layer, 5));
             endPart(Part.MVUE);
         }
         k.downWeightGradient(dW2[layer], dyForWeights, act[layer]);
@@ -207,7 +198,7 @@ public final class SparseFfn implements FeedForward {
             k.mvueActivationGradient(act[layer], drawSeed(layer, 6));
             endPart(Part.MVUE);
         }
-        k.upWeightGradient(dW1[layer], act[layer], xgRows);
+        k.upWeightGradient(dW1[layer], act[layer], x);
         endPart(Part.GEMM6);
         backwardCalls++;
     }
@@ -225,14 +216,15 @@ public final class SparseFfn implements FeedForward {
         double positive = 0, kept = 0, dropped = 0, removed = 0;
         double[] meanLoad = new double[experts];
         for (int l = 0; l < layers; l++) {
-            if (rowOffsets[l] == null) throw new IllegalStateException("layer " + l + " has not run a sparse forward yet");
+            if (routing[l] == null) throw new IllegalStateException("layer " + l + " has not run a sparse forward yet");
             SparseKernels.ActivationStats a = k.activationStats(act[l]);
-            double pairs = (double) tokens[l] * neurons;
+            double pairs = (double) routing[l].tokens() * neurons;
             positive += a.positive() / pairs;
             kept += a.kept() / pairs;
             dropped += a.droppedMassFraction();
             removed += (k.weightStats(w1e[l]).removedFraction() + k.weightStats(w2et[l]).removedFraction()) / 2;
-            for (int e = 0; e < experts; e++) meanLoad[e] += load[l][e] / layers;
+            double[] load = routing[l].load();
+            for (int e = 0; e < experts; e++) meanLoad[e] += load[e] / layers;
         }
         return new SparseStats(positive / layers, kept / layers, dropped / layers, removed / layers, meanLoad);
     }

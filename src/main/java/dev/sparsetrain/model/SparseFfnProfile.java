@@ -15,13 +15,13 @@ public final class SparseFfnProfile {
         PRUNE,
         /** Centres, scores, host-side assignment, permutation upload. */
         ROUTER,
-        /** Gathering rows into expert order and scattering them back. */
-        GATHER_SCATTER,
-        /** GEMM 1 with the fused relu² → top-2-of-4 → pack. */
+        /** GEMM 1 with the fused gather into expert order and relu² → top-2-of-4 → pack. */
         GEMM1_PACK,
+        /** GEMM 2 with the fused scatter back to token order. */
         GEMM2,
         /** GEMM 3 with the masked dZ = dA ⊙ 2relu(Z). */
         GEMM3_DZ,
+        /** GEMM 4 with the fused scatter back to token order. */
         GEMM4,
         GEMM5,
         GEMM6,

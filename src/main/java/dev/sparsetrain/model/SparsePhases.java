@@ -1,6 +1,5 @@
 package dev.sparsetrain.model;
 
-import dev.sparsetrain.config.FfnKind;
 import dev.sparsetrain.config.SparsityConfig;
 import dev.sparsetrain.sparse.NeuronClustering;
 import dev.sparsetrain.sparse.NeuronPermutation;
@@ -118,6 +117,8 @@ final class SparsePhases {
     void restore(SparseState state, SparsityConfig cfg) {
         if (state.phase() == SparseState.Phase.DENSE_WARMUP) {
             if (!state.layers().isEmpty()) throw new IllegalArgumentException("a dense-warmup sparse state has no layers, got " + state.layers().size());
+            // The loaded weights were never permuted: a later clustering starts from the identity.
+            java.util.Arrays.fill(permutation, null);
             phase = SparseState.Phase.DENSE_WARMUP;
             return;
         }
@@ -165,10 +166,6 @@ final class SparsePhases {
 
     /** The model's sparse FFN, built on first use; one model switches with one sparsity configuration. */
     private SparseFfn sparseFfn(SparsityConfig cfg) {
-        if (r.config().ffn() != FfnKind.RELU2) {
-            throw new IllegalStateException("the sparse FFN replaces the squared-ReLU FFN; this model has ffn="
-                    + r.config().ffn().name().toLowerCase(java.util.Locale.ROOT) + " (set model.ffn=relu2 or sparsity.enabled=false)");
-        }
         if (sparse == null) {
             sparse = new SparseFfn(r, cfg);
             sparseConfig = cfg;

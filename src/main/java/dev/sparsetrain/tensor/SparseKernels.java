@@ -2,14 +2,17 @@ package dev.sparsetrain.tensor;
 
 /**
  * The kernels of the sparse FFN of SPEC.md §3, one layer at a time: S-STE weight pruning, the
- * neuron-expert router's device half, row gather/scatter, and the six GEMMs of §3.4 with the fused
- * relu² → top-2-of-4 → pack between GEMMs 1 and 2. A backend hands them out through
- * {@link Backend#sparse()}; {@code ReferenceSparseKernels} (dense masked maths) is the oracle.
+ * neuron-expert router's device half, and the six GEMMs of §3.4 with the fused relu² → top-2-of-4
+ * → pack between GEMMs 1 and 2. A backend hands them out through {@link Backend#sparse()};
+ * {@code ReferenceSparseKernels} (dense masked maths) is the oracle.
  *
- * <p><b>Shapes.</b> F neurons, d model width, E experts, f = F/E neurons per expert. Neurons are stored
- * expert-contiguous: expert e owns neurons [e·f, (e+1)·f), i.e. rows of W1 [F,d] and columns of
- * W2 [d,F]. Routed rows: P = rowOffsets[E] rows sorted by expert, expert e owning rows
- * [rowOffsets[e], rowOffsets[e+1]) (padding rows included; they hold zeros).
+ * <p><b>Shapes.</b> T tokens, F neurons, d model width, E experts, f = F/E neurons per expert.
+ * Neurons are stored expert-contiguous: expert e owns neurons [e·f, (e+1)·f), i.e. rows of W1 [F,d]
+ * and columns of W2 [d,F]. Routed rows: P = rowOffsets[E] rows sorted by expert, expert e owning
+ * rows [rowOffsets[e], rowOffsets[e+1]); routed row r is token perm[r], or a padding row of zeros
+ * where perm[r] &lt; 0. The GEMMs read and write token-ordered [T,d] tensors through perm, so the
+ * gather into expert order and the scatter back are part of their loads and stores, never
+ * separate passes over memory.
  *
  * <p><b>Packed forms.</b> {@link PackedWeight} and {@link PackedActivations} are the backend's own
  * layouts (compressed values and indices on the CPU, cuSPARSELt buffers on a GPU), allocated by
@@ -46,6 +49,9 @@ public interface SparseKernels {
 
         /** Row offsets [E+1] of the latest {@link #upProject} (a copy). */
         int[] rowOffsets();
+
+        /** Routed row → token of the latest {@link #upProject}, −1 for padding (a copy). */
+        int[] perm();
     }
 
     /**
@@ -98,54 +104,54 @@ public interface SparseKernels {
     /** scores[t,e] = −2·x_t·c_e + ‖c_e‖² for x [T,d], centres [E,d], scores [T,E] (lower is closer). */
     void routerScores(Tensor scores, Tensor x, Tensor centres);
 
-    /** out[r,:] = x[perm[r],:], or zeros where perm[r] &lt; 0 (padding); out [P,d], perm I32 [P]. */
-    void gatherRows(Tensor out, Tensor x, Tensor perm);
-
-    /** out[t,:] = y[inv[t],:]; out [T,d], y [P,d], inv I32 [T]. */
-    void scatterRows(Tensor out, Tensor y, Tensor inv);
-
     // ---- forward -------------------------------------------------------------------------------------
 
     /**
-     * GEMM 1 and the activation step: for each expert e and each of its rows r of {@code xg} [P,d],
-     * z = xg[r]·W1e[e·f .. (e+1)·f)ᵀ (W1e 2:4 along K = d), a = relu(z)² and, per group of 4
-     * consecutive neurons, keep the two largest (ties to the higher index, as
-     * {@code sparse.ActivationTopK}). Records the pattern, relu(z) on it, the row offsets and the
-     * {@link ActivationStats}; {@code w1} has rows F = act.neurons().
+     * GEMM 1 and the activation step: for each expert e and each of its routed rows r, with x_r =
+     * x[perm[r]] (zeros for padding), z = x_r·W1e[e·f .. (e+1)·f)ᵀ (W1e 2:4 along K = d),
+     * a = relu(z)² and, per group of 4 consecutive neurons, keep the two largest (ties to the higher
+     * index, as {@code sparse.ActivationTopK}). Records the routing (row offsets and perm), the
+     * pattern, relu(z) on it and the {@link ActivationStats}. x [T,d], perm I32 [P] with
+     * P = rowOffsets[E], every token exactly once; {@code w1} has rows F = act.neurons().
      */
-    void upProject(PackedActivations act, Tensor xg, PackedWeight w1, int[] rowOffsets);
+    void upProject(PackedActivations act, Tensor x, Tensor perm, int[] rowOffsets, PackedWeight w1);
 
-    /** GEMM 2: yg[r,:] = A[r,:]·W2e[:, expert slice]ᵀ, A 2:4 along K = f; {@code w2t} is W2eᵀ [F,d]. yg [P,d]. */
-    void downProject(Tensor yg, PackedActivations act, PackedWeight w2t);
+    /**
+     * GEMM 2: y[perm[r],:] = A[r,:]·W2e[:, expert slice]ᵀ for every routed token row, A 2:4 along
+     * K = f; {@code w2t} is W2eᵀ [F,d]. Overwrites y [T,d].
+     */
+    void downProject(Tensor y, PackedActivations act, PackedWeight w2t);
 
     // ---- backward ------------------------------------------------------------------------------------
 
     /**
-     * GEMM 3 and the activation backward: dA = dyg[r,:]·W2e[:, expert slice] (the sparse operand is
-     * W2eᵀ's slice, 2:4 along K = d), kept only on A's pattern, and dZ = dA ⊙ 2·relu(z), stored in
-     * {@code act} on that same pattern. dyg [P,d].
+     * GEMM 3 and the activation backward: dA = dY[perm[r],:]·W2e[:, expert slice] (the sparse operand
+     * is W2eᵀ's slice, 2:4 along K = d), kept only on A's pattern, and dZ = dA ⊙ 2·relu(z), stored in
+     * {@code act} on that same pattern. dY [T,d].
      */
-    void activationGradient(PackedActivations act, Tensor dyg, PackedWeight w2t);
+    void activationGradient(PackedActivations act, Tensor dY, PackedWeight w2t);
 
-    /** GEMM 4: dxg[r,:] = dZ[r,:]·W1e[expert slice] (dZ 2:4 along K = f, same pattern as A). dxg [P,d]. */
-    void inputGradient(Tensor dxg, PackedActivations act, PackedWeight w1);
+    /** GEMM 4: dx[perm[r],:] = dZ[r,:]·W1e[expert slice] (dZ 2:4 along K = f, same pattern as A). Overwrites dx [T,d]. */
+    void inputGradient(Tensor dx, PackedActivations act, PackedWeight w1);
 
     /**
-     * GEMM 5, adds: dW2[:, e·f + j] += Σ_r dyg[r,:]·A[r,j] over expert e's rows, a dense product
-     * (the gradient of the effective W2, applied straight through). dW2 [d,F], dyg [P,d].
+     * GEMM 5, adds: dW2[:, e·f + j] += Σ_r dY[perm[r],:]·A[r,j] over expert e's routed rows, a dense
+     * product (the gradient of the effective W2, applied straight through). dW2 [d,F], dY [T,d].
      */
-    void downWeightGradient(Tensor dW2, Tensor dyg, PackedActivations act);
+    void downWeightGradient(Tensor dW2, Tensor dY, PackedActivations act);
 
-    /** GEMM 6, adds: dW1[e·f + j, :] += Σ_r dZ[r,j]·xg[r,:] over expert e's rows (dense product). dW1 [F,d], xg [P,d]. */
-    void upWeightGradient(Tensor dW1, PackedActivations act, Tensor xg);
+    /** GEMM 6, adds: dW1[e·f + j, :] += Σ_r dZ[r,j]·x[perm[r],:] over expert e's routed rows (dense product). dW1 [F,d], x [T,d]. */
+    void upWeightGradient(Tensor dW1, PackedActivations act, Tensor x);
 
     // ---- MVUE (SPEC §3.5), optional left operands of GEMMs 5 and 6 ------------------------------------
 
     /**
-     * out = (MVUE of xᵀ)ᵀ: each column of x [P,d] sparsified in groups of 4 consecutive rows, exactly
-     * {@code sparse.Mvue.apply} on the row-major xᵀ [d,P] with {@code seed}. P must be a multiple of 4.
+     * out = dY with each column sparsified by MVUE in groups of 4 consecutive routed rows (padding
+     * rows are zeros in their groups): exactly {@code sparse.Mvue.apply} on the row-major [d, P]
+     * transpose of the routed dY with {@code seed}, mapped back to token order. P must be a multiple
+     * of 4. out, dY [T,d], distinct.
      */
-    void mvueRowGroups(Tensor out, Tensor x, long seed);
+    void mvueRowGroups(Tensor out, Tensor dY, PackedActivations act, long seed);
 
     /**
      * Replaces dZ in {@code act} by its MVUE along the rows: for each expert e, {@code sparse.Mvue.apply}

@@ -18,8 +18,7 @@ final class SparsePipeline {
     final SparseKernels k;
     final PackedWeight w1e, w2et;
     final PackedActivations act;
-    final Tensor xg, dyg;
-    float[] w1Dense, w2tDense, centres, scores, gathered, a, y, scattered, dz, dxg, dx, dW1, dW2, mvueRows, dzMvue;
+    float[] w1Dense, w2tDense, centres, scores, a, y, dz, dx, dW1, dW2, mvueRows, dzMvue;
     SparseKernels.ActivationStats stats;
     SparseKernels.WeightStats w1Stats, w2Stats;
 
@@ -33,7 +32,7 @@ final class SparsePipeline {
         act = k.allocateActivations(p + 5, s.neurons, s.experts);
         poisonPacked(act);
         Tensor x = upload(s.x, s.tokens, d), w1 = upload(s.w1, s.neurons, d), w2 = upload(s.w2, d, s.neurons);
-        Tensor perm = ints(s.routing.perm()), inv = ints(s.routing.inv());
+        Tensor dOut = upload(s.dOut, s.tokens, d), perm = ints(s.routing.perm());
 
         k.pruneWeight(w1e, w1, false, s.beta1);
         k.pruneWeight(w2et, w2, true, s.beta2);
@@ -49,41 +48,30 @@ final class SparsePipeline {
         k.routerScores(sc, x, c);
         scores = b.toHost(sc);
 
-        xg = poisoned(p, d);
-        k.gatherRows(xg, x, perm);
-        gathered = b.toHost(xg);
-        k.upProject(act, xg, w1e, s.rowOffsets());
+        k.upProject(act, x, perm, s.rowOffsets(), w1e);
         stats = k.activationStats(act);
         a = unpackA(p * f);
 
-        Tensor yg = poisoned(p, d);
-        k.downProject(yg, act, w2et);
-        y = b.toHost(yg);
-        Tensor out = poisoned(s.tokens, d);
-        k.scatterRows(out, yg, inv);
-        scattered = b.toHost(out);
+        Tensor yT = poisoned(s.tokens, d);
+        k.downProject(yT, act, w2et);
+        y = b.toHost(yT);
 
-        dyg = poisoned(p, d);
-        k.gatherRows(dyg, upload(s.dOut, s.tokens, d), perm);
-        k.activationGradient(act, dyg, w2et);
+        k.activationGradient(act, dOut, w2et);
         dz = unpackDz(p * f);
-        Tensor dxgT = poisoned(p, d);
-        k.inputGradient(dxgT, act, w1e);
-        dxg = b.toHost(dxgT);
         Tensor dxT = poisoned(s.tokens, d);
-        k.scatterRows(dxT, dxgT, inv);
+        k.inputGradient(dxT, act, w1e);
         dx = b.toHost(dxT);
 
         Tensor g2 = upload(s.dW2Start, d, s.neurons);
-        k.downWeightGradient(g2, dyg, act);
+        k.downWeightGradient(g2, dOut, act);
         dW2 = b.toHost(g2);
         Tensor g1 = upload(s.dW1Start, s.neurons, d);
-        k.upWeightGradient(g1, act, xg);
+        k.upWeightGradient(g1, act, x);
         dW1 = b.toHost(g1);
 
         if (s.mvueApplies()) {
-            Tensor m = poisoned(p, d);
-            k.mvueRowGroups(m, dyg, s.seed + 5);
+            Tensor m = poisoned(s.tokens, d);
+            k.mvueRowGroups(m, dOut, act, s.seed + 5);
             mvueRows = b.toHost(m);
             k.mvueActivationGradient(act, s.seed + 6);
             dzMvue = unpackDz(p * f);

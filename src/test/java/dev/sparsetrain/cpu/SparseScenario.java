@@ -49,6 +49,14 @@ final class SparseScenario {
         return o;
     }
 
+    /** Token-ordered rows m [T, d] in routed order [P, d], zero rows for padding. */
+    float[] routed(float[] m) {
+        int[] perm = routing.perm();
+        float[] out = new float[perm.length * d];
+        for (int r = 0; r < perm.length; r++) if (perm[r] >= 0) System.arraycopy(m, perm[r] * d, out, r * d, d);
+        return out;
+    }
+
     /** Whether every expert's padded row count is a multiple of 4, as MVUE needs. */
     boolean mvueApplies() {
         for (int e = 0; e < experts; e++) if (routing.paddedCount(e) % 4 != 0) return false;

@@ -184,7 +184,7 @@ class LlamaModelSparsePhaseTest {
         try (var m = model(b, 1); var swiglu = new LlamaModel(b, TinyModels.config(FfnKind.SWIGLU, 1, 0.3f), 1)) {
             var dense = assertThrows(IllegalStateException.class, () -> m.enterDensePhase(cfg(8, false, "latent")));
             assertTrue(dense.getMessage().contains("enterSparsePhase"), dense.getMessage());
-            var kind = assertThrows(IllegalStateException.class, () -> swiglu.enterSparsePhase(cfg(8, false, "latent"), 1, List.of()));
+            var kind = assertThrows(IllegalArgumentException.class, () -> swiglu.enterSparsePhase(cfg(8, false, "latent"), 1, List.of()));
             assertTrue(kind.getMessage().contains("model.ffn=relu2"), kind.getMessage());
             var bad = assertThrows(IllegalArgumentException.class,
                     () -> SparseState.fromJson(JsonParser.parseString("{\"phase\": \"sparse\"}")));
