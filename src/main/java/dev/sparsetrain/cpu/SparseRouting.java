@@ -38,6 +38,7 @@ final class SparseRouting {
         }
         int vectorEnd = d - d % L;
         Parallel.forRange(tokens, Math.max(1, 8192 / (d * experts)), (from, to) -> {
+            float[] lanes = new float[L];
             for (int t = from; t < to; t++) {
                 int xr = xo + t * d;
                 for (int e = 0; e < experts; e++) {
@@ -46,7 +47,11 @@ final class SparseRouting {
                     for (int k = 0; k < vectorEnd; k += L) {
                         acc = FloatVector.fromArray(S, xs, xr + k).fma(FloatVector.fromArray(S, cs, cr + k), acc);
                     }
-                    float dot = acc.reduceLanes(VectorOperators.ADD);
+                    // Lanes added in a fixed order: reduceLanes(ADD) rounds differently before and after C2
+                    // compiles it, and a token's expert must not depend on JIT timing (see VectorMath).
+                    acc.intoArray(lanes, 0);
+                    float dot = 0;
+                    for (float lane : lanes) dot += lane;
                     for (int k = vectorEnd; k < d; k++) dot += xs[xr + k] * cs[cr + k];
                     out[so + t * experts + e] = (float) (norms[e] - 2.0 * dot);
                 }

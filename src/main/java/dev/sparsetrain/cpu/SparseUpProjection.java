@@ -65,8 +65,14 @@ final class SparseUpProjection {
         int st = 4 * tile;
         act.tileStats[st] = positive;
         act.tileStats[st + 1] = kept;
-        act.tileStats[st + 2] = FloatVector.fromArray(S, mass, 0).reduceLanes(VectorOperators.ADD);
-        act.tileStats[st + 3] = FloatVector.fromArray(S, mass, L).reduceLanes(VectorOperators.ADD);
+        // Scalar sums in lane order, so the statistics do not depend on JIT timing (see VectorMath).
+        float keptMass = 0, reluMass = 0;
+        for (int j = 0; j < L; j++) {
+            keptMass += mass[j];
+            reluMass += mass[L + j];
+        }
+        act.tileStats[st + 2] = keptMass;
+        act.tileStats[st + 3] = reluMass;
     }
 
     /*

@@ -72,8 +72,14 @@ final class SparseWeightPruning {
                 out.columns[r * half + p] = columns[p * L + j];
             }
         }
-        sums[2 * block] = FloatVector.fromArray(S, scratch, totals).reduceLanes(VectorOperators.ADD);
-        sums[2 * block + 1] = FloatVector.fromArray(S, scratch, totals + L).reduceLanes(VectorOperators.ADD) / Math.abs(beta);
+        // Scalar sums in lane order, so the statistics do not depend on JIT timing (see VectorMath).
+        float kept = 0, all = 0;
+        for (int j = 0; j < L; j++) {
+            kept += scratch[totals + j];
+            all += scratch[totals + L + j];
+        }
+        sums[2 * block] = kept;
+        sums[2 * block + 1] = all / Math.abs(beta);
     }
 
     /**
