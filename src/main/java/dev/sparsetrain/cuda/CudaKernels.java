@@ -1,0 +1,365 @@
+package dev.sparsetrain.cuda;
+
+import static dev.sparsetrain.cuda.CudaStorage.ptr;
+
+import dev.sparsetrain.tensor.DType;
+import dev.sparsetrain.tensor.Tensor;
+import java.util.List;
+
+/**
+ * The host side of the fp32 kernels in {@code src/main/resources/kernels/*.cu}: one method per
+ * {@link dev.sparsetrain.tensor.Backend} op, taking the launcher and that op's parameters. Each
+ * checks shapes and dtypes (a wrong shape must fail here with a message, never as a device
+ * fault), picks the launch shape and launches with arguments in the kernel's parameter order:
+ * {@code Long} device pointers and 64-bit counts, {@code Integer} ints, {@code Float} floats.
+ *
+ * <p>Ops that return a value on the CPU backends leave it on the device here: {@link #sumSquares}
+ * writes {@link #SUM_BLOCKS} partial sums and {@link #crossEntropy} one loss per row, which the
+ * caller downloads and adds in double. An empty tensor launches nothing. Launches must run in
+ * order on one stream: the attention backward's three launches depend on it.
+ */
+public final class CudaKernels {
+    /** The kernel sources, resources under {@code /kernels/}; each kernel name occurs in exactly one. */
+    public static final List<String> SOURCES = List.of(
+            "adamw.cu", "attention.cu", "cross_entropy.cu", "elementwise.cu", "embedding.cu", "reductions.cu", "rope.cu");
+
+    /** Blocks of the sum-of-squares kernel, hence the entries of its partial-sums buffer. */
+    public static final int SUM_BLOCKS = 1024;
+
+    /** Largest head dimension the attention kernels support. */
+    public static final int MAX_HEAD_DIM = 128;
+
+    private static final int THREADS = 256;
+    /** Grid-stride kernels stop growing the grid here: ~8 waves of a full H200 (132 SMs × 8 resident blocks of 256). */
+    private static final int MAX_BLOCKS = 8192;
+    /** What a launch may use without opting in to more (CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES). */
+    private static final int MAX_SHARED_BYTES = 48 * 1024;
+    private static final int MAX_GRID_YZ = 65535;
+    private static final int CROSS_ENTROPY_THREADS = 512;
+    /** Mirrors RMSNORM_BACKWARD_THREADS and RMSNORM_COLUMNS_PER_THREAD of reductions.cu. */
+    private static final int RMSNORM_BACKWARD_THREADS = 256, RMSNORM_BACKWARD_COLUMNS = 256 * 32;
+    /** Mirrors ATTENTION_ROWS of attention.cu: queries (or keys) per block. */
+    private static final int ATTENTION_ROWS = 64;
+
+    private CudaKernels() {}
+
+    // ---- elementwise and reductions -------------------------------------------------------------
+
+    public static void fill(KernelLauncher l, Tensor t, float value) {
+        requireF32("fill", "t", t);
+        elementwise(l, "fill_f32", t.numel(), ptr(t), t.numel(), value);
+    }
+
+    public static void scale(KernelLauncher l, Tensor t, float s) {
+        requireF32("scale", "t", t);
+        elementwise(l, "scale_f32", t.numel(), ptr(t), t.numel(), s);
+    }
+
+    /** out = a + b; out may alias a or b. */
+    public static void add(KernelLauncher l, Tensor out, Tensor a, Tensor b) {
+        requireF32("add", "out, a, b", out, a, b);
+        requireSameSize("add", out, a, b);
+        elementwise(l, "add_f32", out.numel(), ptr(out), ptr(a), ptr(b), out.numel());
+    }
+
+    /** Writes into {@code partials} (F32, {@link #SUM_BLOCKS} elements) partial sums of t² whose total is Σ t². */
+    public static void sumSquares(KernelLauncher l, Tensor t, Tensor partials) {
+        requireF32("sumSquares", "t, partials", t, partials);
+        requireSize("sumSquares", "partials", partials, SUM_BLOCKS);
+        // Always launched, even for an empty t: every block writes its entry, so none is stale.
+        l.launch("sum_squares_f32", SUM_BLOCKS, 1, 1, THREADS, 1, 0, ptr(t), t.numel(), ptr(partials));
+    }
+
+    // ---- FFN activations --------------------------------------------------------------------------
+
+    public static void relu2Forward(KernelLauncher l, Tensor a, Tensor z) {
+        requireF32("relu2Forward", "a, z", a, z);
+        requireSameSize("relu2Forward", a, z);
+        elementwise(l, "relu2_forward_f32", z.numel(), ptr(a), ptr(z), z.numel());
+    }
+
+    public static void relu2Backward(KernelLauncher l, Tensor dz, Tensor da, Tensor z) {
+        requireF32("relu2Backward", "dz, da, z", dz, da, z);
+        requireSameSize("relu2Backward", dz, da, z);
+        elementwise(l, "relu2_backward_f32", z.numel(), ptr(dz), ptr(da), ptr(z), z.numel());
+    }
+
+    public static void swigluForward(KernelLauncher l, Tensor h, Tensor gate, Tensor up) {
+        requireF32("swigluForward", "h, gate, up", h, gate, up);
+        requireSameSize("swigluForward", h, gate, up);
+        elementwise(l, "swiglu_forward_f32", h.numel(), ptr(h), ptr(gate), ptr(up), h.numel());
+    }
+
+    public static void swigluBackward(KernelLauncher l, Tensor dGate, Tensor dUp, Tensor dh, Tensor gate, Tensor up) {
+        requireF32("swigluBackward", "dGate, dUp, dh, gate, up", dGate, dUp, dh, gate, up);
+        requireSameSize("swigluBackward", dh, dGate, dUp, gate, up);
+        elementwise(l, "swiglu_backward_f32", dh.numel(), ptr(dGate), ptr(dUp), ptr(dh), ptr(gate), ptr(up), dh.numel());
+    }
+
+    // ---- embedding --------------------------------------------------------------------------------
+
+    /** out[t,:] = table[tokens[t],:]; a token outside the vocabulary gets a NaN row (the device cannot throw). */
+    public static void embeddingForward(KernelLauncher l, Tensor out, Tensor tokens, Tensor table) {
+        requireF32("embeddingForward", "out, table", out, table);
+        requireI32("embeddingForward", "tokens", tokens);
+        var e = EmbeddingShape.of("embeddingForward", tokens, table);
+        requireSize("embeddingForward", "out", out, (long) e.count * e.d);
+        if (e.isEmpty()) return;
+        l.launch("embedding_forward_f32", Math.min(e.count, MAX_BLOCKS), 1, 1, rowThreads(e.d, THREADS), 1, 0,
+                ptr(out), ptr(tokens), ptr(table), e.count, e.d, e.vocab);
+    }
+
+    /** Adds dOut[t,:] into dTable[tokens[t],:] (float atomics: the order of the adds may vary). */
+    public static void embeddingBackward(KernelLauncher l, Tensor dTable, Tensor tokens, Tensor dOut) {
+        requireF32("embeddingBackward", "dTable, dOut", dTable, dOut);
+        requireI32("embeddingBackward", "tokens", tokens);
+        var e = EmbeddingShape.of("embeddingBackward", tokens, dTable);
+        requireSize("embeddingBackward", "dOut", dOut, (long) e.count * e.d);
+        if (e.isEmpty()) return;
+        l.launch("embedding_backward_f32", Math.min(e.count, MAX_BLOCKS), 1, 1, rowThreads(e.d, THREADS), 1, 0,
+                ptr(dTable), ptr(tokens), ptr(dOut), e.count, e.d, e.vocab);
+    }
+
+    private record EmbeddingShape(int count, int d, int vocab) {
+        static EmbeddingShape of(String op, Tensor tokens, Tensor table) {
+            if (table.rank() != 2) throw new IllegalArgumentException(op + ": the table must be [vocab, d], got " + table);
+            return new EmbeddingShape(intSize(op, "tokens", tokens.numel()), intSize(op, "d", table.dim(1)),
+                    intSize(op, "vocab", table.dim(0)));
+        }
+
+        boolean isEmpty() { return count == 0 || d == 0; }
+    }
+
+    // ---- RMSNorm ----------------------------------------------------------------------------------
+
+    public static void rmsNormForward(KernelLauncher l, Tensor out, Tensor rstd, Tensor x, Tensor weight, float eps) {
+        requireF32("rmsNormForward", "out, rstd, x, weight", out, rstd, x, weight);
+        int d = intSize("rmsNormForward", "weight", weight.numel()), rows = rows("rmsNormForward", x, d);
+        requireSize("rmsNormForward", "out", out, x.numel());
+        requireSize("rmsNormForward", "rstd", rstd, rows);
+        if (rows == 0) return;
+        l.launch("rmsnorm_forward_f32", Math.min(rows, MAX_BLOCKS), 1, 1, rowThreads(d, THREADS), 1, 0,
+                ptr(out), ptr(rstd), ptr(x), ptr(weight), rows, d, eps);
+    }
+
+    /** Adds ∂L/∂x into dx and ∂L/∂weight into dWeight (the latter through float atomics, one per column per block). */
+    public static void rmsNormBackward(KernelLauncher l, Tensor dx, Tensor dWeight, Tensor dOut, Tensor x, Tensor weight, Tensor rstd) {
+        requireF32("rmsNormBackward", "dx, dWeight, dOut, x, weight, rstd", dx, dWeight, dOut, x, weight, rstd);
+        int d = intSize("rmsNormBackward", "weight", weight.numel()), rows = rows("rmsNormBackward", x, d);
+        requireSameSize("rmsNormBackward", x, dx, dOut);
+        requireSize("rmsNormBackward", "dWeight", dWeight, d);
+        requireSize("rmsNormBackward", "rstd", rstd, rows);
+        if (rows == 0) return;
+        // Rows are split over up to 1024 blocks: each adds its dWeight partial with d atomics, so
+        // more blocks buy parallelism with more atomic traffic.
+        l.launch("rmsnorm_backward_f32", Math.min(rows, 1024), Math.ceilDiv(d, RMSNORM_BACKWARD_COLUMNS), 1,
+                RMSNORM_BACKWARD_THREADS, 1, 0, ptr(dx), ptr(dWeight), ptr(dOut), ptr(x), ptr(weight), ptr(rstd), rows, d);
+    }
+
+    // ---- RoPE -------------------------------------------------------------------------------------
+
+    public static void ropeForward(KernelLauncher l, Tensor x, int seqLen, int nHeads, int headDim, float theta) {
+        rope(l, "ropeForward", x, seqLen, nHeads, headDim, theta, 1f);
+    }
+
+    /** The transpose of {@link #ropeForward}: rotation by −angle, in place on the gradient. */
+    public static void ropeBackward(KernelLauncher l, Tensor dx, int seqLen, int nHeads, int headDim, float theta) {
+        rope(l, "ropeBackward", dx, seqLen, nHeads, headDim, theta, -1f);
+    }
+
+    private static void rope(KernelLauncher l, String op, Tensor x, int seqLen, int nHeads, int headDim, float theta, float direction) {
+        requireF32(op, "x", x);
+        if (seqLen < 1 || nHeads < 1 || headDim < 2 || headDim % 2 != 0) {
+            throw new IllegalArgumentException(op + ": need seqLen >= 1, nHeads >= 1 and an even headDim >= 2; got seqLen "
+                    + seqLen + ", nHeads " + nHeads + ", headDim " + headDim);
+        }
+        int sharedBytes = headDim * 8;  // half doubles of frequencies, half floats each of cos and sin
+        if (sharedBytes > MAX_SHARED_BYTES) {
+            throw new IllegalArgumentException(op + ": headDim " + headDim + " needs " + sharedBytes
+                    + " bytes of shared memory for its angle table; the kernel supports headDim <= " + MAX_SHARED_BYTES / 8);
+        }
+        int rows = rows(op, x, (long) nHeads * headDim);
+        if (rows == 0) return;
+        long pairs = (long) nHeads * (headDim / 2);
+        l.launch("rope_f32", Math.min(rows, MAX_BLOCKS), 1, 1, rowThreads(pairs, THREADS), 1, sharedBytes,
+                ptr(x), rows, seqLen, nHeads, headDim, theta, direction);
+    }
+
+    // ---- attention --------------------------------------------------------------------------------
+
+    /** Causal GQA attention: out and lse (natural log-sum-exp per query row) from q, k, v. */
+    public static void attentionForward(KernelLauncher l, Tensor out, Tensor lse, Tensor q, Tensor k, Tensor v,
+                                        int batch, int seqLen, int nHeads, int nKvHeads, int headDim) {
+        var a = AttentionLaunch.of("attentionForward", batch, seqLen, nHeads, nKvHeads, headDim);
+        a.requireQueryShaped(q, "q");
+        a.requireKvShaped(k, "k");
+        a.requireKvShaped(v, "v");
+        a.requireQueryShaped(out, "out");
+        a.requireRowShaped(lse, "lse");
+        if (a.isEmpty()) return;
+        l.launch("attention_forward_hd" + a.width() + "_f32", a.tiles(), nHeads, batch, a.threads(), 1, 0,
+                ptr(out), ptr(lse), ptr(q), ptr(k), ptr(v), seqLen, nHeads, nKvHeads, headDim, a.scale());
+    }
+
+    /**
+     * Overwrites dq, dk and dv. Three launches: the row deltas Σ dOut·out go into dq (at each head's
+     * first dim) as scratch, the dK/dV kernel reads them there, and the dQ kernel reads its rows'
+     * deltas before overwriting dq.
+     */
+    public static void attentionBackward(KernelLauncher l, Tensor dq, Tensor dk, Tensor dv, Tensor dOut,
+                                         Tensor q, Tensor k, Tensor v, Tensor out, Tensor lse,
+                                         int batch, int seqLen, int nHeads, int nKvHeads, int headDim) {
+        var a = AttentionLaunch.of("attentionBackward", batch, seqLen, nHeads, nKvHeads, headDim);
+        a.requireQueryShaped(q, "q");
+        a.requireKvShaped(k, "k");
+        a.requireKvShaped(v, "v");
+        a.requireQueryShaped(out, "out");
+        a.requireRowShaped(lse, "lse");
+        a.requireQueryShaped(dOut, "dOut");
+        a.requireQueryShaped(dq, "dq");
+        a.requireKvShaped(dk, "dk");
+        a.requireKvShaped(dv, "dv");
+        if (a.isEmpty()) return;
+        long headRows = (long) batch * seqLen * nHeads;
+        int warpsPerBlock = THREADS / 32;
+        l.launch("attention_backward_delta_f32", (int) Math.min(Math.ceilDiv(headRows, warpsPerBlock), MAX_BLOCKS), 1, 1,
+                THREADS, 1, 0, ptr(dq), ptr(dOut), ptr(out), headRows, headDim);
+        l.launch("attention_backward_dkdv_hd" + a.width() + "_f32", a.tiles(), nKvHeads, batch, a.threads(), 1, 0,
+                ptr(dk), ptr(dv), ptr(dq), ptr(dOut), ptr(q), ptr(k), ptr(v), ptr(lse), seqLen, nHeads, nKvHeads, headDim, a.scale());
+        l.launch("attention_backward_dq_hd" + a.width() + "_f32", a.tiles(), nHeads, batch, a.threads(), 1, 0,
+                ptr(dq), ptr(dOut), ptr(q), ptr(k), ptr(v), ptr(lse), seqLen, nHeads, nKvHeads, headDim, a.scale());
+    }
+
+    /** One attention call's dimensions, checked, and the kernel width (32, 64 or 128) that covers headDim. */
+    private record AttentionLaunch(String op, int batch, int seqLen, int nHeads, int nKvHeads, int headDim) {
+
+        static AttentionLaunch of(String op, int batch, int seqLen, int nHeads, int nKvHeads, int headDim) {
+            if (batch < 0 || seqLen < 0) {
+                throw new IllegalArgumentException(op + ": batch and seqLen must be >= 0, got batch=" + batch + ", seqLen=" + seqLen);
+            }
+            if (nHeads <= 0 || nKvHeads <= 0 || nHeads % nKvHeads != 0) {
+                throw new IllegalArgumentException(op + ": needs nKvHeads > 0 dividing nHeads, got nHeads=" + nHeads + ", nKvHeads=" + nKvHeads);
+            }
+            if (headDim < 1 || headDim > MAX_HEAD_DIM) {
+                throw new IllegalArgumentException(op + ": the CUDA attention kernels support 1 <= headDim <= " + MAX_HEAD_DIM
+                        + ", got " + headDim + "; use more heads of a smaller dimension");
+            }
+            if (batch > MAX_GRID_YZ || nHeads > MAX_GRID_YZ) {
+                throw new IllegalArgumentException(op + ": batch and nHeads must be <= " + MAX_GRID_YZ + " (CUDA grid limit), got batch="
+                        + batch + ", nHeads=" + nHeads + "; split the batch into several calls");
+            }
+            return new AttentionLaunch(op, batch, seqLen, nHeads, nKvHeads, headDim);
+        }
+
+        int width() { return headDim <= 32 ? 32 : headDim <= 64 ? 64 : 128; }
+
+        /** Threads per block of the kernel of this width: 64 rows, width/32 lanes per row. */
+        int threads() { return ATTENTION_ROWS * width() / 32; }
+
+        int tiles() { return Math.ceilDiv(seqLen, ATTENTION_ROWS); }
+
+        boolean isEmpty() { return batch == 0 || seqLen == 0; }
+
+        float scale() { return (float) (1.0 / Math.sqrt(headDim)); }
+
+        void requireQueryShaped(Tensor t, String name) { require(t, name, (long) batch * seqLen * nHeads * headDim); }
+
+        void requireKvShaped(Tensor t, String name) { require(t, name, (long) batch * seqLen * nKvHeads * headDim); }
+
+        void requireRowShaped(Tensor t, String name) { require(t, name, (long) batch * nHeads * seqLen); }
+
+        private void require(Tensor t, String name, long expected) {
+            requireF32(op, name, t);
+            if (t.numel() != expected) {
+                throw new IllegalArgumentException(op + ": " + name + " is " + t + " with " + t.numel() + " elements, but batch="
+                        + batch + ", seqLen=" + seqLen + ", nHeads=" + nHeads + ", nKvHeads=" + nKvHeads + ", headDim=" + headDim
+                        + " need " + expected);
+            }
+        }
+    }
+
+    // ---- loss and optimizer -----------------------------------------------------------------------
+
+    /**
+     * Fused softmax cross-entropy over logits [T,V]: writes each row's loss into losses [T] and
+     * replaces the logits by gradScale·(softmax − onehot). A negative target gives loss 0 and
+     * gradient 0; a target ≥ V (which the device cannot reject) gives a NaN loss and gradient.
+     */
+    public static void crossEntropy(KernelLauncher l, Tensor logits, Tensor targets, Tensor losses, float gradScale) {
+        requireF32("crossEntropy", "logits, losses", logits, losses);
+        requireI32("crossEntropy", "targets", targets);
+        if (logits.rank() == 0) throw new IllegalArgumentException("crossEntropy: logits must be [T, V], got a scalar");
+        int vocab = intSize("crossEntropy", "vocab", logits.dim(-1)), rows = rows("crossEntropy", logits, vocab);
+        requireSize("crossEntropy", "targets", targets, rows);
+        requireSize("crossEntropy", "losses", losses, rows);
+        if (rows == 0) return;
+        l.launch("cross_entropy_f32", Math.min(rows, MAX_BLOCKS), 1, 1, rowThreads(vocab, CROSS_ENTROPY_THREADS), 1, 0,
+                ptr(logits), ptr(targets), ptr(losses), rows, vocab, gradScale);
+    }
+
+    /** One AdamW step, PyTorch semantics; the bias corrections 1 − β^step are computed here in double. */
+    public static void adamw(KernelLauncher l, Tensor param, Tensor grad, Tensor m, Tensor v, float lr, float beta1,
+                             float beta2, float eps, float weightDecay, int step, float gradScale) {
+        requireF32("adamw", "param, grad, m, v", param, grad, m, v);
+        requireSameSize("adamw", param, grad, m, v);
+        if (step < 1) throw new IllegalArgumentException("adamw: step counts from 1, got " + step);
+        float biasCorrection1 = (float) (1 - Math.pow(beta1, step)), biasCorrection2 = (float) (1 - Math.pow(beta2, step));
+        elementwise(l, "adamw_f32", param.numel(), ptr(param), ptr(grad), ptr(m), ptr(v), param.numel(),
+                lr, beta1, beta2, eps, weightDecay, biasCorrection1, biasCorrection2, gradScale);
+    }
+
+    // ---- launch shapes and checks -----------------------------------------------------------------
+
+    /** A grid-stride kernel over n elements: 256 threads a block, enough blocks for n up to MAX_BLOCKS. */
+    private static void elementwise(KernelLauncher l, String kernel, long n, Object... args) {
+        if (n == 0) return;
+        int blocks = (int) Math.min(Math.ceilDiv(n, THREADS), MAX_BLOCKS);
+        l.launch(kernel, blocks, 1, 1, THREADS, 1, 0, args);
+    }
+
+    /** Threads for a block that walks a row of {@code width} elements: whole warps, at most {@code max}. */
+    private static int rowThreads(long width, int max) {
+        return (int) Math.clamp(Math.ceilDiv(width, 32) * 32, 32, max);
+    }
+
+    private static int rows(String op, Tensor t, long width) {
+        if (width <= 0 || t.numel() % width != 0) {
+            throw new IllegalArgumentException(op + ": " + t + " is not a whole number of rows of width " + width);
+        }
+        return intSize(op, "rows of " + t, t.numel() / width);
+    }
+
+    private static int intSize(String op, String what, long size) {
+        if (size > Integer.MAX_VALUE) {
+            throw new IllegalArgumentException(op + ": " + what + " is " + size + ", more than the kernel's int index holds ("
+                    + Integer.MAX_VALUE + "); split the call");
+        }
+        return (int) size;
+    }
+
+    private static void requireSize(String op, String what, Tensor t, long expected) {
+        if (t.numel() != expected) {
+            throw new IllegalArgumentException(op + ": " + what + " must hold " + expected + " elements, got " + t);
+        }
+    }
+
+    private static void requireSameSize(String op, Tensor first, Tensor... others) {
+        for (Tensor t : others) {
+            if (t.numel() != first.numel()) {
+                throw new IllegalArgumentException(op + ": tensors must have equal element counts, got " + first + " and " + t);
+            }
+        }
+    }
+
+    /** Checks that every tensor is F32; {@code names} lists them in order, comma-separated, for the message. */
+    private static void requireF32(String op, String names, Tensor... tensors) {
+        String[] name = names.split(", ");
+        for (int i = 0; i < tensors.length; i++) requireDType(op, name[i], tensors[i], DType.F32);
+    }
+
+    private static void requireI32(String op, String name, Tensor t) { requireDType(op, name, t, DType.I32); }
+
+    private static void requireDType(String op, String name, Tensor t, DType dtype) {
+        if (t.dtype() != dtype) throw new IllegalArgumentException(op + ": " + name + " must be " + dtype + ", got " + t);
+    }
+}

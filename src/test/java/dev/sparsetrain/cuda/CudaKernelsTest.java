@@ -1,0 +1,296 @@
+package dev.sparsetrain.cuda;
+
+import static dev.sparsetrain.cuda.CudaStorage.ptr;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.sparsetrain.cpu.ReferenceBackend;
+import dev.sparsetrain.tensor.DType;
+import dev.sparsetrain.tensor.Tensor;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Every {@link CudaKernels} method against the kernel sources, without a GPU: a recording launcher
+ * captures each launch, whose arguments must match the kernel's declared parameter list one by one
+ * (Java type per C type, and the value meant for each parameter, looked up by its name in the .cu
+ * source), with a grid that is non-empty, within CUDA's limits and covers the work.
+ */
+class CudaKernelsTest {
+    private static final int MAX_SHARED_BYTES = 48 * 1024;
+
+    private final RecordingLauncher l = new RecordingLauncher();
+
+    // ---- elementwise ------------------------------------------------------------------------------
+
+    @Test
+    void elementwiseOpsPassTheirTensorsAndLength() {
+        Tensor a = l.f32(3, 700), b = l.f32(3, 700), c = l.f32(3, 700), d = l.f32(3, 700), e = l.f32(3, 700);
+        long n = 2100;
+        CudaKernels.fill(l, a, 1.5f);
+        CudaKernels.scale(l, a, -2f);
+        CudaKernels.add(l, a, a, b);
+        CudaKernels.relu2Forward(l, a, b);
+        CudaKernels.relu2Backward(l, a, b, c);
+        CudaKernels.swigluForward(l, a, b, c);
+        CudaKernels.swigluBackward(l, a, b, c, d, e);
+        var expected = List.of(
+                Map.<String, Object>of("x", ptr(a), "n", n, "value", 1.5f),
+                Map.<String, Object>of("x", ptr(a), "n", n, "s", -2f),
+                Map.<String, Object>of("out", ptr(a), "a", ptr(a), "b", ptr(b), "n", n),
+                Map.<String, Object>of("a", ptr(a), "z", ptr(b), "n", n),
+                Map.<String, Object>of("dz", ptr(a), "da", ptr(b), "z", ptr(c), "n", n),
+                Map.<String, Object>of("h", ptr(a), "gate", ptr(b), "up", ptr(c), "n", n),
+                Map.<String, Object>of("dGate", ptr(a), "dUp", ptr(b), "dh", ptr(c), "gate", ptr(d), "up", ptr(e), "n", n));
+        var kernels = List.of("fill_f32", "scale_f32", "add_f32", "relu2_forward_f32", "relu2_backward_f32",
+                "swiglu_forward_f32", "swiglu_backward_f32");
+        assertEquals(kernels.size(), l.launches.size());
+        for (int i = 0; i < kernels.size(); i++) {
+            var launch = l.launches.get(i);
+            assertLaunch(launch, kernels.get(i), expected.get(i));
+            assertTrue((long) launch.gridX() * launch.blockX() >= n, "grid-stride launch of " + n + " elements: " + launch);
+        }
+    }
+
+    @Test
+    void elementwiseGridsStayBoundedForHugeTensors() {
+        long n = 3L << 31;  // 6.4e9 elements: more than an int indexes
+        var storage = new CudaStorage(0x7000_0000_0000L, n, DType.F32);
+        Tensor huge = new Tensor(storage, DType.F32, 0, n);
+        CudaKernels.scale(l, huge, 0.5f);
+        var launch = l.only();
+        assertLaunch(launch, "scale_f32", Map.of("x", ptr(huge), "n", n, "s", 0.5f));
+    }
+
+    @Test
+    void emptyTensorsLaunchNothing() {
+        Tensor empty = l.f32(0, 16);
+        CudaKernels.fill(l, empty, 1f);
+        CudaKernels.add(l, empty, empty, empty);
+        CudaKernels.adamw(l, empty, empty, empty, empty, 1e-3f, 0.9f, 0.95f, 1e-8f, 0f, 1, 1f);
+        CudaKernels.rmsNormForward(l, empty, l.f32(0), empty, l.f32(16), 1e-5f);
+        CudaKernels.attentionForward(l, l.f32(0), l.f32(0), l.f32(0), l.f32(0), l.f32(0), 2, 0, 4, 2, 16);
+        assertEquals(List.of(), l.launches);
+    }
+
+    @Test
+    void sumSquaresAlwaysWritesEveryPartial() {
+        Tensor partials = l.f32(CudaKernels.SUM_BLOCKS);
+        for (long n : new long[] {0, 5, 1 << 20}) {
+            l.launches.clear();
+            Tensor t = l.f32(n);
+            CudaKernels.sumSquares(l, t, partials);
+            var launch = l.only();
+            assertLaunch(launch, "sum_squares_f32", Map.of("x", ptr(t), "n", n, "partials", ptr(partials)));
+            assertEquals(CudaKernels.SUM_BLOCKS, launch.gridX(), "one block per partial, n=" + n);
+        }
+        assertThrows(IllegalArgumentException.class, () -> CudaKernels.sumSquares(l, l.f32(8), l.f32(CudaKernels.SUM_BLOCKS - 1)));
+    }
+
+    // ---- embedding, RMSNorm, RoPE -----------------------------------------------------------------
+
+    @Test
+    void embeddingLaunchesOneBlockPerTokenRow() {
+        Tensor out = l.f32(5, 96), tokens = l.tensor(DType.I32, 5), table = l.f32(1000, 96);
+        CudaKernels.embeddingForward(l, out, tokens, table);
+        CudaKernels.embeddingBackward(l, table, tokens, out);
+        assertLaunch(l.launches.get(0), "embedding_forward_f32",
+                Map.of("out", ptr(out), "tokens", ptr(tokens), "table", ptr(table), "count", 5, "d", 96, "vocab", 1000));
+        assertLaunch(l.launches.get(1), "embedding_backward_f32",
+                Map.of("dTable", ptr(table), "tokens", ptr(tokens), "dOut", ptr(out), "count", 5, "d", 96, "vocab", 1000));
+        for (var launch : l.launches) assertEquals(5, launch.gridX(), "one block per token: " + launch);
+    }
+
+    @Test
+    void embeddingRejectsFloatTokensAndMismatchedOutput() {
+        var e = assertThrows(IllegalArgumentException.class,
+                () -> CudaKernels.embeddingForward(l, l.f32(5, 8), l.f32(5), l.f32(10, 8)));
+        assertTrue(e.getMessage().contains("tokens"), e.getMessage());
+        assertThrows(IllegalArgumentException.class,
+                () -> CudaKernels.embeddingForward(l, l.f32(5, 9), l.tensor(DType.I32, 5), l.f32(10, 8)));
+    }
+
+    @Test
+    void rmsNormBackwardCoversWideRowsWithColumnChunks() {
+        int rows = 3000, d = 9000;
+        Tensor dx = l.f32(rows, d), dw = l.f32(d), g = l.f32(rows, d), x = l.f32(rows, d), w = l.f32(d), rstd = l.f32(rows), out = l.f32(rows, d);
+        CudaKernels.rmsNormForward(l, out, rstd, x, w, 1e-6f);
+        CudaKernels.rmsNormBackward(l, dx, dw, g, x, w, rstd);
+        assertLaunch(l.launches.get(0), "rmsnorm_forward_f32",
+                Map.of("out", ptr(out), "rstd", ptr(rstd), "x", ptr(x), "weight", ptr(w), "rows", rows, "d", d, "eps", 1e-6f));
+        var backward = l.launches.get(1);
+        assertLaunch(backward, "rmsnorm_backward_f32", Map.of("dx", ptr(dx), "dWeight", ptr(dw), "dOut", ptr(g), "x", ptr(x),
+                "weight", ptr(w), "rstd", ptr(rstd), "rows", rows, "d", d));
+        // The kernel handles blockDim.x * 32 columns per blockIdx.y and needs exactly its launch bound.
+        assertEquals(KernelSources.named("rmsnorm_backward_f32").maxThreads(), backward.blockX());
+        assertTrue((long) backward.gridY() * backward.blockX() * 32 >= d, "column chunks must cover d: " + backward);
+        assertThrows(IllegalArgumentException.class, () -> CudaKernels.rmsNormForward(l, out, l.f32(rows + 1), x, w, 1e-6f));
+    }
+
+    @Test
+    void ropeRotatesForwardAndBackBySign() {
+        Tensor x = l.f32(6, 4 * 64);
+        CudaKernels.ropeForward(l, x, 3, 4, 64, 500000f);
+        CudaKernels.ropeBackward(l, x, 3, 4, 64, 500000f);
+        for (int i = 0; i < 2; i++) {
+            var launch = l.launches.get(i);
+            assertLaunch(launch, "rope_f32", Map.of("x", ptr(x), "rows", 6, "seqLen", 3, "nHeads", 4, "headDim", 64,
+                    "theta", 500000f, "direction", i == 0 ? 1f : -1f));
+            assertEquals(64 * 8, launch.sharedBytes(), "frequency, cos and sin tables of headDim/2 entries");
+        }
+        assertThrows(IllegalArgumentException.class, () -> CudaKernels.ropeForward(l, l.f32(6, 4 * 63), 3, 4, 63, 1e4f));
+        assertThrows(IllegalArgumentException.class, () -> CudaKernels.ropeForward(l, l.f32(7, 10), 3, 2, 4, 1e4f));
+    }
+
+    // ---- attention --------------------------------------------------------------------------------
+
+    @Test
+    void attentionPicksTheNarrowestKernelThatHoldsTheHeadDim() {
+        int[][] widths = {{1, 32}, {16, 32}, {32, 32}, {33, 64}, {64, 64}, {65, 128}, {100, 128}, {128, 128}};
+        for (int[] w : widths) {
+            l.launches.clear();
+            int headDim = w[0];
+            Tensor q = l.f32(10, 2 * headDim), kv = l.f32(10, headDim), lse = l.f32(1, 2, 10);
+            CudaKernels.attentionForward(l, q, lse, q, kv, kv, 1, 10, 2, 1, headDim);
+            assertEquals("attention_forward_hd" + w[1] + "_f32", l.only().kernel(), "headDim " + headDim);
+        }
+        var e = assertThrows(IllegalArgumentException.class,
+                () -> CudaKernels.attentionForward(l, l.f32(10, 129), l.f32(1, 1, 10), l.f32(10, 129), l.f32(10, 129), l.f32(10, 129), 1, 10, 1, 1, 129));
+        assertTrue(e.getMessage().contains("headDim"), e.getMessage());
+    }
+
+    @Test
+    void attentionForwardGridCoversEveryQueryOfEveryHead() {
+        var random = new SplittableRandom(20240611);
+        for (int trial = 0; trial < 20; trial++) {
+            l.launches.clear();
+            int batch = 1 + random.nextInt(4), seqLen = 1 + random.nextInt(3000), nKv = 1 + random.nextInt(4);
+            int nHeads = nKv * (1 + random.nextInt(4)), headDim = 1 + random.nextInt(128);
+            String shape = "seed 20240611 trial " + trial + ": batch " + batch + " seqLen " + seqLen + " heads " + nHeads + "/" + nKv + " headDim " + headDim;
+            long tokens = (long) batch * seqLen;
+            Tensor q = l.f32(tokens, nHeads * headDim), k = l.f32(tokens, nKv * headDim), v = l.f32(tokens, nKv * headDim);
+            Tensor out = l.f32(tokens, nHeads * headDim), lse = l.f32(batch, nHeads, seqLen);
+            CudaKernels.attentionForward(l, out, lse, q, k, v, batch, seqLen, nHeads, nKv, headDim);
+            var launch = l.only();
+            assertLaunch(launch, launch.kernel(), Map.of("out", ptr(out), "lse", ptr(lse), "q", ptr(q), "k", ptr(k), "v", ptr(v),
+                    "seqLen", seqLen, "nHeads", nHeads, "nKvHeads", nKv, "headDim", headDim, "scale", (float) (1 / Math.sqrt(headDim))));
+            int width = Integer.parseInt(launch.kernel().replaceAll("\\D+(\\d+)_f32", "$1"));
+            assertTrue(width >= headDim, shape);
+            assertEquals(2 * width, launch.blockX(), "64 queries a block, width/32 lanes each; " + shape);
+            assertTrue(launch.gridX() * 64L >= seqLen && (launch.gridX() - 1) * 64L < seqLen, "query tiles; " + shape);
+            assertEquals(nHeads, launch.gridY(), shape);
+            assertEquals(batch, launch.gridZ(), shape);
+        }
+    }
+
+    @Test
+    void attentionBackwardComputesDeltasIntoDqThenDkDvThenDq() {
+        int batch = 2, seqLen = 300, nHeads = 8, nKv = 2, headDim = 64;
+        int tokens = batch * seqLen;
+        Tensor q = l.f32(tokens, nHeads * headDim), k = l.f32(tokens, nKv * headDim), v = l.f32(tokens, nKv * headDim);
+        Tensor out = l.f32(tokens, nHeads * headDim), lse = l.f32(batch, nHeads, seqLen), dOut = l.f32(tokens, nHeads * headDim);
+        Tensor dq = l.f32(tokens, nHeads * headDim), dk = l.f32(tokens, nKv * headDim), dv = l.f32(tokens, nKv * headDim);
+        CudaKernels.attentionBackward(l, dq, dk, dv, dOut, q, k, v, out, lse, batch, seqLen, nHeads, nKv, headDim);
+        assertEquals(3, l.launches.size(), "delta, dK/dV, dQ: " + l.launches);
+        float scale = (float) (1 / Math.sqrt(headDim));
+        var delta = l.launches.get(0);
+        assertLaunch(delta, "attention_backward_delta_f32",
+                Map.of("dq", ptr(dq), "dOut", ptr(dOut), "out", ptr(out), "headRows", (long) tokens * nHeads, "headDim", headDim));
+        assertTrue((long) delta.gridX() * delta.blockX() / 32 >= (long) tokens * nHeads, "one warp per (row, head): " + delta);
+        var dkdv = l.launches.get(1);
+        assertLaunch(dkdv, "attention_backward_dkdv_hd64_f32", Map.ofEntries(Map.entry("dk", ptr(dk)), Map.entry("dv", ptr(dv)),
+                Map.entry("delta", ptr(dq)), Map.entry("dOut", ptr(dOut)), Map.entry("q", ptr(q)), Map.entry("k", ptr(k)),
+                Map.entry("v", ptr(v)), Map.entry("lse", ptr(lse)), Map.entry("seqLen", seqLen), Map.entry("nHeads", nHeads),
+                Map.entry("nKvHeads", nKv), Map.entry("headDim", headDim), Map.entry("scale", scale)));
+        assertEquals(List.of(5, nKv, batch), List.of(dkdv.gridX(), dkdv.gridY(), dkdv.gridZ()), "key tiles x kv heads x batch");
+        var dqLaunch = l.launches.get(2);
+        assertLaunch(dqLaunch, "attention_backward_dq_hd64_f32", Map.ofEntries(Map.entry("dq", ptr(dq)), Map.entry("dOut", ptr(dOut)),
+                Map.entry("q", ptr(q)), Map.entry("k", ptr(k)), Map.entry("v", ptr(v)), Map.entry("lse", ptr(lse)),
+                Map.entry("seqLen", seqLen), Map.entry("nHeads", nHeads), Map.entry("nKvHeads", nKv), Map.entry("headDim", headDim),
+                Map.entry("scale", scale)));
+        assertEquals(List.of(5, nHeads, batch), List.of(dqLaunch.gridX(), dqLaunch.gridY(), dqLaunch.gridZ()), "query tiles x heads x batch");
+    }
+
+    @Test
+    void attentionRejectsBadShapes() {
+        Tensor q = l.f32(10, 64), kv = l.f32(10, 32), lse = l.f32(1, 2, 10);
+        assertThrows(IllegalArgumentException.class, () -> CudaKernels.attentionForward(l, q, lse, q, kv, kv, 1, 10, 2, 3, 32));
+        assertThrows(IllegalArgumentException.class, () -> CudaKernels.attentionForward(l, q, l.f32(1, 2, 9), q, kv, kv, 1, 10, 2, 1, 32));
+        assertThrows(IllegalArgumentException.class, () -> CudaKernels.attentionBackward(l, q, kv, l.f32(10, 33), q, q, kv, kv, q, lse, 1, 10, 2, 1, 32));
+        var onHeap = new ReferenceBackend().zeros(DType.F32, 10, 64);
+        assertThrows(IllegalArgumentException.class, () -> CudaKernels.attentionForward(l, onHeap, lse, q, kv, kv, 1, 10, 2, 1, 32));
+        assertEquals(List.of(), l.launches);
+    }
+
+    // ---- loss and optimizer -----------------------------------------------------------------------
+
+    @Test
+    void crossEntropyLaunchesOneBlockPerRow() {
+        Tensor logits = l.f32(7, 50304), targets = l.tensor(DType.I32, 7), losses = l.f32(7);
+        CudaKernels.crossEntropy(l, logits, targets, losses, 0.125f);
+        var launch = l.only();
+        assertLaunch(launch, "cross_entropy_f32", Map.of("logits", ptr(logits), "targets", ptr(targets), "losses", ptr(losses),
+                "rows", 7, "vocab", 50304, "gradScale", 0.125f));
+        assertEquals(7, launch.gridX());
+        assertThrows(IllegalArgumentException.class, () -> CudaKernels.crossEntropy(l, logits, targets, l.f32(6), 1f));
+    }
+
+    @Test
+    void adamwPassesBiasCorrectionsComputedInDouble() {
+        Tensor p = l.f32(1000), g = l.f32(1000), m = l.f32(1000), v = l.f32(1000);
+        CudaKernels.adamw(l, p, g, m, v, 3e-4f, 0.9f, 0.95f, 1e-8f, 0.1f, 10, 0.5f);
+        var expected = new HashMap<String, Object>(Map.of("param", ptr(p), "grad", ptr(g), "m", ptr(m), "v", ptr(v), "n", 1000L,
+                "lr", 3e-4f, "beta1", 0.9f, "beta2", 0.95f, "eps", 1e-8f, "weightDecay", 0.1f));
+        expected.put("biasCorrection1", (float) (1 - Math.pow(0.9f, 10)));
+        expected.put("biasCorrection2", (float) (1 - Math.pow(0.95f, 10)));
+        expected.put("gradScale", 0.5f);
+        assertLaunch(l.only(), "adamw_f32", expected);
+        assertThrows(IllegalArgumentException.class, () -> CudaKernels.adamw(l, p, g, m, v, 3e-4f, 0.9f, 0.95f, 1e-8f, 0.1f, 0, 1f));
+        assertThrows(IllegalArgumentException.class, () -> CudaKernels.adamw(l, p, g, m, l.f32(999), 3e-4f, 0.9f, 0.95f, 1e-8f, 0.1f, 1, 1f));
+    }
+
+    @Test
+    void everyOpLaunchesWithinLimits() {
+        var launches = RecordingLauncher.everyOp().launches;
+        assertTrue(launches.size() >= 25, "every op launched: " + launches.size());
+        for (var launch : launches) assertWithinLimits(launch, KernelSources.named(launch.kernel()));
+    }
+
+    // ---- checks -------------------------------------------------------------------------------------
+
+    /**
+     * The launch runs {@code kernel} with one argument per declared parameter, of the Java type that
+     * parameter's C type needs and equal to {@code expected.get(parameterName)}; every parameter must
+     * be named in {@code expected}, so a swapped pair fails even when the types agree.
+     */
+    private static void assertLaunch(RecordingLauncher.Launch launch, String kernel, Map<String, Object> expected) {
+        assertEquals(kernel, launch.kernel());
+        var declared = KernelSources.named(kernel);
+        assertEquals(declared.params().size(), launch.args().size(), kernel + " parameters " + declared.params() + " vs arguments " + launch.args());
+        for (int i = 0; i < declared.params().size(); i++) {
+            var param = declared.params().get(i);
+            Object arg = launch.args().get(i);
+            assertEquals(param.javaType(), arg.getClass(), kernel + " parameter " + i + " '" + param.type() + " " + param.name() + "'");
+            assertTrue(expected.containsKey(param.name()), "test gives no expected value for " + kernel + " parameter " + param.name());
+            assertEquals(expected.get(param.name()), arg, kernel + " parameter " + param.name());
+        }
+        assertEquals(declared.params().size(), expected.size(), "expected values name parameters " + kernel + " does not have: " + expected.keySet());
+        assertWithinLimits(launch, declared);
+    }
+
+    private static void assertWithinLimits(RecordingLauncher.Launch launch, KernelSources.Kernel kernel) {
+        assertTrue(launch.gridX() >= 1, "empty grid: " + launch);
+        assertTrue(launch.gridY() >= 1 && launch.gridY() <= 65535 && launch.gridZ() >= 1 && launch.gridZ() <= 65535,
+                "grid y and z must be in [1, 65535]: " + launch);
+        int threads = launch.blockX() * launch.blockY();
+        assertTrue(threads >= 32 && threads % 32 == 0, "the kernels reduce over whole warps, so blocks are whole warps: " + launch);
+        assertTrue(threads <= kernel.maxThreads(), "block of " + threads + " threads over " + kernel.name() + "'s launch bound "
+                + kernel.maxThreads() + ": " + launch);
+        assertTrue(launch.sharedBytes() >= 0 && launch.sharedBytes() <= MAX_SHARED_BYTES,
+                "dynamic shared memory beyond 48 KB needs an opt-in the launcher does not make: " + launch);
+    }
+}
