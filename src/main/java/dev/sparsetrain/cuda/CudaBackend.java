@@ -8,6 +8,8 @@ import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
+import java.util.function.Supplier;
 
 /**
  * The CUDA backend, first slice: fp32 storage and compute on one GPU. Memory through the driver API,
@@ -32,14 +34,15 @@ public final class CudaBackend implements Backend {
     private float[] hostLosses = new float[0];
     private boolean closed;
 
-    private CudaBackend(CudaContext context, Nvrtc nvrtc, CublasLt cublasLt, KernelCache cache, List<AutoCloseable> opened) {
+    private CudaBackend(CudaContext context, Nvrtc nvrtc, CublasLt cublasLt, KernelCache cache, Supplier<Map<String, String>> sources,
+                        List<AutoCloseable> opened) {
         this.context = context;
         this.nvrtc = nvrtc;
         this.cublasLt = cublasLt;
         this.memory = track(opened, new CudaMemory(context));
         this.arena = track(opened, Arena.ofShared());
         this.modules = track(opened, new KernelModules(context.driver, nvrtc, NvrtcOptions.forDevice(context.major, context.minor),
-                cache, KernelSources::load));
+                cache, sources));
         this.matmul = track(opened, new DenseMatmul(cublasLt, context));
         this.launcher = new CudaLauncher(context.driver, modules, new LaunchArguments(arena), context.stream(), context.maxSharedBytesPerBlock);
         this.partials = memory.allocate(DType.F32, CudaKernels.SUM_BLOCKS);
@@ -61,15 +64,16 @@ public final class CudaBackend implements Backend {
      * {@link MissingLibraryException} when NVRTC or cuBLASLt cannot be found.
      */
     public static CudaBackend open(int ordinal) {
-        return open(ordinal, LibrarySearchPath.standard(), KernelCache.standard());
+        return open(ordinal, LibrarySearchPath.standard(), KernelCache.standard(), KernelSources::load);
     }
 
-    static CudaBackend open(int ordinal, LibrarySearchPath path, KernelCache cache) {
+    /** Opens a GPU with explicit libraries, kernel cache and kernel sources (tests). */
+    static CudaBackend open(int ordinal, LibrarySearchPath path, KernelCache cache, Supplier<Map<String, String>> sources) {
         // The driver and the device first: without them the other libraries do not matter.
         CudaContext context = CudaContext.open(Driver.load(path), ordinal);
         List<AutoCloseable> opened = new ArrayList<>();
         try {
-            return new CudaBackend(context, Nvrtc.load(path), CublasLt.load(path), cache, opened);
+            return new CudaBackend(context, Nvrtc.load(path), CublasLt.load(path), cache, sources, opened);
         } catch (RuntimeException e) {
             for (AutoCloseable r : opened.reversed()) {
                 try {

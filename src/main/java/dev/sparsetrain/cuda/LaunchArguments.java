@@ -8,7 +8,6 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.Arrays;
-import java.util.Optional;
 
 /**
  * The {@code void* kernelParams[]} of cuLaunchKernel, packed into two segments allocated once and
@@ -59,16 +58,21 @@ final class LaunchArguments {
         return arg instanceof Long ? 8 : 4;
     }
 
+    /** Whether the arguments have exactly the kernel's parameter count and byte sizes (no allocation: runs per launch). */
+    static boolean matches(long[] parameterSizes, Object... args) {
+        if (parameterSizes.length != args.length) return false;
+        for (int i = 0; i < args.length; i++) if (parameterSizes[i] != sizeOf(args[i])) return false;
+        return true;
+    }
+
     /**
-     * Compares a launch's arguments with the kernel's parameter sizes as the driver reports them; a
-     * description of the mismatch, or empty when count and sizes agree. A wrong count or width would
-     * otherwise read garbage on the device.
+     * What differs between a launch's arguments and the kernel's parameter sizes as the driver reports
+     * them. A wrong count or width would otherwise read garbage on the device.
      */
-    static Optional<String> mismatch(String kernel, long[] parameterSizes, Object... args) {
+    static String mismatch(String kernel, long[] parameterSizes, Object... args) {
         long[] passed = Arrays.stream(args).mapToLong(LaunchArguments::sizeOf).toArray();
-        if (Arrays.equals(parameterSizes, passed)) return Optional.empty();
-        return Optional.of("kernel " + kernel + " takes " + parameterSizes.length + " parameters of byte sizes "
-                + Arrays.toString(parameterSizes) + " but the launch passed " + args.length + " of sizes " + Arrays.toString(passed)
-                + ": the Java launch and the .cu signature disagree");
+        return "kernel " + kernel + " takes " + parameterSizes.length + " parameters of byte sizes " + Arrays.toString(parameterSizes)
+                + " but the launch passed " + args.length + " of sizes " + Arrays.toString(passed)
+                + ": the Java launch and the .cu signature disagree";
     }
 }

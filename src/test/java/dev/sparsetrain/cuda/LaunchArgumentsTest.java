@@ -5,6 +5,7 @@ import static java.lang.foreign.ValueLayout.JAVA_FLOAT;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -61,10 +62,11 @@ class LaunchArgumentsTest {
     @Test
     void aLaunchIsCheckedAgainstTheKernelsParameterSizes() {
         long[] kernel = {8, 8, 4, 4};
-        assertTrue(LaunchArguments.mismatch("k", kernel, 1L, 2L, 3, 4f).isEmpty());
-        String tooFew = LaunchArguments.mismatch("k", kernel, 1L, 2L, 3).orElseThrow();
-        assertTrue(tooFew.contains("takes 4 parameters of byte sizes [8, 8, 4, 4] but the launch passed 3"), tooFew);
-        String wrongWidth = LaunchArguments.mismatch("k", kernel, 1L, 2, 3, 4f).orElseThrow();
-        assertTrue(wrongWidth.contains("[8, 4, 4, 4]"), wrongWidth);
+        assertTrue(LaunchArguments.matches(kernel, 1L, 2L, 3, 4f));
+        assertFalse(LaunchArguments.matches(kernel, 1L, 2L, 3));
+        assertFalse(LaunchArguments.matches(kernel, 1L, 2, 3, 4f));
+        assertTrue(LaunchArguments.matches(new long[0]));
+        String tooFew = LaunchArguments.mismatch("k", kernel, 1L, 2L, 3);
+        assertTrue(tooFew.contains("kernel k takes 4 parameters of byte sizes [8, 8, 4, 4] but the launch passed 3 of sizes [8, 8, 4]"), tooFew);
     }
 }
