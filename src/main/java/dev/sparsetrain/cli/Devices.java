@@ -2,6 +2,7 @@ package dev.sparsetrain.cli;
 
 import dev.sparsetrain.cpu.CpuBackend;
 import dev.sparsetrain.cpu.ReferenceBackend;
+import dev.sparsetrain.cuda.CudaBackend;
 import dev.sparsetrain.tensor.Backend;
 
 /** Maps --device names to backends. */
@@ -12,7 +13,8 @@ final class Devices {
         return switch (device) {
             case "cpu" -> new CpuBackend();
             case "reference" -> new ReferenceBackend();
-            default -> throw new UserError("unknown --device '" + device + "'; this build runs on: cpu, reference");
+            case String cuda when cuda.equals("cuda") || cuda.startsWith("cuda:") -> CudaBackend.open(cuda);
+            default -> throw new UserError("unknown --device '" + device + "'; this build runs on: cpu, reference, cuda, cuda:N");
         };
     }
 }

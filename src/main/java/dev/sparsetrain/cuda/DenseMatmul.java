@@ -1,0 +1,141 @@
+package dev.sparsetrain.cuda;
+
+import static java.lang.foreign.ValueLayout.JAVA_FLOAT;
+import static java.lang.foreign.ValueLayout.JAVA_INT;
+import static java.lang.foreign.ValueLayout.JAVA_LONG;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.util.HashMap;
+import java.util.Map;
+
+/**
+ * fp32 GEMMs through cuBLASLt, row-major as {@code Backend.matmul} defines them (by the operand swap of
+ * {@link ColumnMajorGemm}). Compute type CUBLAS_COMPUTE_32F, which never uses TF32, so results match
+ * the CPU backend within fp32 rounding.
+ *
+ * <p>A plan (descriptor, layouts, the heuristic's algorithm) is built once per shape, transposes and
+ * pointer alignments, and reused: a training step repeats the same few shapes, and the hot path then
+ * allocates nothing. Alignments are part of the key because the heuristic may only pick kernels
+ * whose alignment needs the pointers meet, and tensor views into the flat parameter buffer start at
+ * any float.
+ */
+final class DenseMatmul implements AutoCloseable {
+    /** cuBLASLt's recommended workspace on Hopper; smaller GPUs simply use less of it. */
+    static final long WORKSPACE_BYTES = 32L << 20;
+
+    private record PlanKey(int m, int n, int k, boolean transA, boolean transB, int alignA, int alignB, int alignC) {}
+
+    private record Plan(long desc, long firstLayout, long secondLayout, long resultLayout, MemorySegment algo, long workspaceBytes) {}
+
+    private final CublasLt lt;
+    private final CudaContext context;
+    private final Arena arena = Arena.ofShared();
+    private final MemorySegment alpha = arena.allocate(JAVA_FLOAT);
+    private final MemorySegment beta = arena.allocate(JAVA_FLOAT);
+    private final Map<PlanKey, Plan> plans = new HashMap<>();
+    private final long handle;
+    private final long workspace;
+
+    DenseMatmul(CublasLt lt, CudaContext context) {
+        this.lt = lt;
+        this.context = context;
+        this.handle = lt.createHandle();
+        Driver.Allocation ws = context.driver.memAlloc(WORKSPACE_BYTES);
+        if (ws.code() != 0) {
+            lt.destroyHandle(handle);
+            arena.close();
+            context.driver.check(ws.code(), "cuMemAlloc_v2(cuBLASLt workspace of " + WORKSPACE_BYTES + " bytes)");
+        }
+        this.workspace = ws.pointer();
+    }
+
+    /** C = alpha·op(A)·op(B) + beta·C on device pointers, row-major, m, n, k all positive. */
+    void run(long c, long a, boolean transA, long b, boolean transB, int m, int n, int k, float alphaValue, float betaValue) {
+        PlanKey key = new PlanKey(m, n, k, transA, transB, alignment(a), alignment(b), alignment(c));
+        Plan plan = plans.get(key);
+        if (plan == null) {
+            plan = plan(key);
+            plans.put(key, plan);
+        }
+        alpha.set(JAVA_FLOAT, 0, alphaValue);
+        beta.set(JAVA_FLOAT, 0, betaValue);
+        // The library's first operand is our B and its second our A (see ColumnMajorGemm); D = C in place.
+        int status = lt.matmul(handle, plan.desc(), alpha, b, plan.firstLayout(), a, plan.secondLayout(), beta,
+                c, plan.resultLayout(), c, plan.resultLayout(), plan.algo(), workspace, plan.workspaceBytes(), context.stream());
+        if (status != 0) {
+            throw lt.failure(status, "cublasLtMatmul(m=" + m + ", n=" + n + ", k=" + k + ", transA=" + transA + ", transB=" + transB + ")");
+        }
+    }
+
+    private Plan plan(PlanKey key) {
+        ColumnMajorGemm g = ColumnMajorGemm.of(key.m(), key.n(), key.k(), key.transA(), key.transB());
+        long desc = lt.createMatmulDesc(CublasLt.CUBLAS_COMPUTE_32F, CublasLt.CUDA_R_32F);
+        long first = 0, second = 0, result = 0;
+        try {
+            lt.setMatmulDescInt(desc, CublasLt.MATMUL_DESC_TRANSA, g.first().transposed() ? CublasLt.CUBLAS_OP_T : CublasLt.CUBLAS_OP_N);
+            lt.setMatmulDescInt(desc, CublasLt.MATMUL_DESC_TRANSB, g.second().transposed() ? CublasLt.CUBLAS_OP_T : CublasLt.CUBLAS_OP_N);
+            first = layout(g.first());
+            second = layout(g.second());
+            result = lt.createLayout(CublasLt.CUDA_R_32F, g.rows(), g.cols(), g.ldResult());
+            MemorySegment algo = arena.allocate(CublasLt.ALGO_BYTES, 8);
+            long workspaceBytes = chooseAlgorithm(key, desc, first, second, result, algo);
+            return new Plan(desc, first, second, result, algo, workspaceBytes);
+        } catch (RuntimeException e) {
+            for (long layout : new long[] {first, second, result}) if (layout != 0) lt.destroyLayout(layout);
+            lt.destroyMatmulDesc(desc);
+            throw e;
+        }
+    }
+
+    /** Runs the heuristic for one plan, copies its best algorithm into {@code algo} and returns the workspace it needs. */
+    private long chooseAlgorithm(PlanKey key, long desc, long first, long second, long result, MemorySegment algo) {
+        long pref = lt.createPreference();
+        try (Arena scratch = Arena.ofConfined()) {
+            lt.setPreferenceLong(pref, CublasLt.PREF_MAX_WORKSPACE_BYTES, WORKSPACE_BYTES);
+            // The library's A is our B and its B our A.
+            lt.setPreferenceInt(pref, CublasLt.PREF_MIN_ALIGNMENT_A_BYTES, key.alignB());
+            lt.setPreferenceInt(pref, CublasLt.PREF_MIN_ALIGNMENT_B_BYTES, key.alignA());
+            lt.setPreferenceInt(pref, CublasLt.PREF_MIN_ALIGNMENT_C_BYTES, key.alignC());
+            lt.setPreferenceInt(pref, CublasLt.PREF_MIN_ALIGNMENT_D_BYTES, key.alignC());
+            MemorySegment results = scratch.allocate(CublasLt.HEURISTIC_RESULT_BYTES, 8);
+            int found = lt.heuristic(handle, desc, first, second, result, result, pref, results);
+            String shape = "m=" + key.m() + " n=" + key.n() + " k=" + key.k() + " transA=" + key.transA() + " transB=" + key.transB()
+                    + " (pointer alignments A " + key.alignA() + ", B " + key.alignB() + ", C " + key.alignC() + " bytes)";
+            if (found == 0) throw new CudaException("cuBLASLt has no fp32 algorithm for " + shape);
+            int state = results.get(JAVA_INT, CublasLt.HEURISTIC_STATE_OFFSET);
+            if (state != 0) throw lt.failure(state, "cublasLtMatmulAlgoGetHeuristic for " + shape);
+            algo.copyFrom(results.asSlice(0, CublasLt.ALGO_BYTES));
+            return results.get(JAVA_LONG, CublasLt.HEURISTIC_WORKSPACE_OFFSET);
+        } finally {
+            lt.destroyPreference(pref);
+        }
+    }
+
+    private long layout(ColumnMajorGemm.Operand o) {
+        return lt.createLayout(CublasLt.CUDA_R_32F, o.rows(), o.cols(), o.ld());
+    }
+
+    /** The largest power of two, at most 256, that divides {@code address}: what a kernel may assume of the pointer. */
+    static int alignment(long address) {
+        if (address == 0) return 256;
+        return (int) Math.min(256, Long.lowestOneBit(address));
+    }
+
+    @Override
+    public void close() {
+        try {
+            for (Plan p : plans.values()) {
+                lt.destroyLayout(p.firstLayout());
+                lt.destroyLayout(p.secondLayout());
+                lt.destroyLayout(p.resultLayout());
+                lt.destroyMatmulDesc(p.desc());
+            }
+            plans.clear();
+            lt.destroyHandle(handle);
+        } finally {
+            context.driver.memFree(workspace);
+            arena.close();
+        }
+    }
+}

@@ -1,0 +1,79 @@
+package dev.sparsetrain.cuda.selftest;
+
+import dev.sparsetrain.config.DataConfig;
+import dev.sparsetrain.config.FfnKind;
+import dev.sparsetrain.config.ModelConfig;
+import dev.sparsetrain.config.RunConfig;
+import dev.sparsetrain.config.SparsityConfig;
+import dev.sparsetrain.config.TrainConfig;
+import dev.sparsetrain.tensor.Backend;
+import dev.sparsetrain.train.StepStats;
+import dev.sparsetrain.train.Trainer;
+import dev.sparsetrain.train.Validation;
+import java.util.List;
+import java.util.Locale;
+import java.util.function.Consumer;
+
+/**
+ * The whole model: {@value #STEPS} training steps (by default) of a small dense config (each FFN kind) on the
+ * candidate and on the reference backend from the same seed and data; the per-step losses and
+ * gradient norms must agree within {@link #TOLERANCE}. This catches what per-op checks cannot: a
+ * wrong view, a missed synchronisation, an op used in a way the op suite does not exercise.
+ */
+public final class ModelCheck {
+    /** Relative tolerance on losses and gradient norms: 20 steps of fp32 rounding differences stay far below it. */
+    public static final double TOLERANCE = 1e-3;
+    public static final int STEPS = 20;
+    static final int VOCAB = 320, DIM = 128, LAYERS = 2, HEADS = 4, KV_HEADS = 2, FFN_HIDDEN = 384, SEQ_LEN = 64, BATCH = 4;
+
+    private ModelCheck() {}
+
+    static RunConfig config(FfnKind ffn, long seed, int steps) {
+        var model = new ModelConfig(VOCAB, DIM, LAYERS, HEADS, KV_HEADS, FFN_HIDDEN, ffn, SEQ_LEN, 10000f, 1e-5f, 0.02f);
+        var train = new TrainConfig(BATCH, 1, steps, 3e-3f, 0.1f, 5, 0.1f, 0.9f, 0.95f, 1e-8f, 1.0f, 0, 1, 0, 1, 3, seed);
+        var sparsity = new SparsityConfig(false, 0.2, 0.8, 8, 16, "nearest", "l2", 10, 0, false, "latent");
+        return new RunConfig(model, train, new DataConfig("synthetic", "bytes", ""), sparsity);
+    }
+
+    /** Trains each FFN kind for {@code steps} steps on both backends; a loss row and a gradient-norm row per kind. */
+    public static void run(Backend candidate, Backend reference, long seed, int steps, Consumer<CheckRow> out) {
+        if (steps <= 0) throw new IllegalArgumentException("training steps must be > 0, got " + steps);
+        for (FfnKind ffn : FfnKind.values()) {
+            String name = "train " + ffn.name().toLowerCase(Locale.ROOT) + " " + steps + " steps";
+            String shape = "V=" + VOCAB + " d=" + DIM + " L=" + LAYERS + " H=" + HEADS + "/" + KV_HEADS + " T=" + BATCH + "x" + SEQ_LEN;
+            try {
+                RunConfig config = config(ffn, seed, steps);
+                StepStats[] got = train(candidate, config, seed);
+                StepStats[] want = train(reference, config, seed);
+                out.accept(Comparison.compare(name + ": loss", shape, losses(got), losses(want), TOLERANCE));
+                out.accept(Comparison.compare(name + ": grad norm", shape, gradNorms(got), gradNorms(want), TOLERANCE));
+            } catch (RuntimeException e) {
+                out.accept(CheckRow.failed(name, shape, e));
+            }
+        }
+    }
+
+    static StepStats[] train(Backend backend, RunConfig config, long seed) {
+        int tokens = config.train().batchSize() * config.model().seqLen();
+        int[] valInputs = new int[tokens], valTargets = new int[tokens];
+        new LearnableBatches(VOCAB, ~seed).next(valInputs, valTargets);
+        var validation = new Validation(List.of(valInputs), List.of(valTargets), 0);
+        StepStats[] stats = new StepStats[config.train().steps()];
+        try (Trainer trainer = new Trainer(config, backend, new LearnableBatches(VOCAB, seed), validation)) {
+            for (int i = 0; i < stats.length; i++) stats[i] = trainer.trainStep();
+        }
+        return stats;
+    }
+
+    private static double[] losses(StepStats[] s) {
+        double[] v = new double[s.length];
+        for (int i = 0; i < s.length; i++) v[i] = s[i].loss();
+        return v;
+    }
+
+    private static double[] gradNorms(StepStats[] s) {
+        double[] v = new double[s.length];
+        for (int i = 0; i < s.length; i++) v[i] = s[i].gradNorm();
+        return v;
+    }
+}
