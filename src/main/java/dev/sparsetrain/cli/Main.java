@@ -1,6 +1,7 @@
 package dev.sparsetrain.cli;
 
 import dev.sparsetrain.config.ConfigException;
+import dev.sparsetrain.cuda.CudaException;
 import dev.sparsetrain.data.DataException;
 import dev.sparsetrain.io.safetensors.SafeTensorsFormatException;
 import dev.sparsetrain.train.Checkpoints;
@@ -13,6 +14,7 @@ import picocli.CommandLine.Command;
 @Command(name = "sparsetrain", mixinStandardHelpOptions = true, version = "sparsetrain 0.1.0",
         description = "Pre-train Llama-style language models; sparse FFN on sparse tensor cores.",
         subcommands = {TrainCommand.class, CompareCommand.class, SampleCommand.class, PrepareCommand.class, BenchCommand.class,
+                SelftestCommand.class,
                 CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
 
@@ -27,7 +29,7 @@ public final class Main implements Runnable {
             // Expected user errors print one clear line; anything else keeps its stack trace.
             if (ex instanceof ConfigException || ex instanceof UserError || ex instanceof DataException
                     || ex instanceof Checkpoints.CheckpointException || ex instanceof TrainRun.RunDirectoryException
-                    || ex instanceof NonFiniteLossException || ex instanceof SafeTensorsFormatException) {
+                    || ex instanceof NonFiniteLossException || ex instanceof SafeTensorsFormatException || ex instanceof CudaException) {
                 cmd.getErr().println("error: " + ex.getMessage());
                 return 2;
             }

@@ -126,7 +126,7 @@ class CudaKernelsTest {
         assertLaunch(backward, "rmsnorm_backward_f32", Map.of("dx", ptr(dx), "dWeight", ptr(dw), "dOut", ptr(g), "x", ptr(x),
                 "weight", ptr(w), "rstd", ptr(rstd), "rows", rows, "d", d));
         // The kernel handles blockDim.x * 32 columns per blockIdx.y and needs exactly its launch bound.
-        assertEquals(KernelSources.named("rmsnorm_backward_f32").maxThreads(), backward.blockX());
+        assertEquals(KernelSignatures.named("rmsnorm_backward_f32").maxThreads(), backward.blockX());
         assertTrue((long) backward.gridY() * backward.blockX() * 32 >= d, "column chunks must cover d: " + backward);
         assertThrows(IllegalArgumentException.class, () -> CudaKernels.rmsNormForward(l, out, l.f32(rows + 1), x, w, 1e-6f));
     }
@@ -257,7 +257,7 @@ class CudaKernelsTest {
     void everyOpLaunchesWithinLimits() {
         var launches = RecordingLauncher.everyOp().launches;
         assertTrue(launches.size() >= 25, "every op launched: " + launches.size());
-        for (var launch : launches) assertWithinLimits(launch, KernelSources.named(launch.kernel()));
+        for (var launch : launches) assertWithinLimits(launch, KernelSignatures.named(launch.kernel()));
     }
 
     // ---- checks -------------------------------------------------------------------------------------
@@ -269,7 +269,7 @@ class CudaKernelsTest {
      */
     private static void assertLaunch(RecordingLauncher.Launch launch, String kernel, Map<String, Object> expected) {
         assertEquals(kernel, launch.kernel());
-        var declared = KernelSources.named(kernel);
+        var declared = KernelSignatures.named(kernel);
         assertEquals(declared.params().size(), launch.args().size(), kernel + " parameters " + declared.params() + " vs arguments " + launch.args());
         for (int i = 0; i < declared.params().size(); i++) {
             var param = declared.params().get(i);
@@ -282,7 +282,7 @@ class CudaKernelsTest {
         assertWithinLimits(launch, declared);
     }
 
-    private static void assertWithinLimits(RecordingLauncher.Launch launch, KernelSources.Kernel kernel) {
+    private static void assertWithinLimits(RecordingLauncher.Launch launch, KernelSignatures.Kernel kernel) {
         assertTrue(launch.gridX() >= 1, "empty grid: " + launch);
         assertTrue(launch.gridY() >= 1 && launch.gridY() <= 65535 && launch.gridZ() >= 1 && launch.gridZ() <= 65535,
                 "grid y and z must be in [1, 65535]: " + launch);

@@ -37,7 +37,7 @@ class KernelCompileTest {
         var problems = new ArrayList<String>();
         for (String source : CudaKernels.SOURCES) {
             Path file = dir.resolve(source);
-            Files.writeString(file, KernelSources.text(source));
+            Files.writeString(file, KernelSignatures.text(source));
             // -cubin compiles the device code only, like NVRTC at run time; -warn-spills turns a
             // register spill, which would silently cost the kernel its speed, into a warning.
             var command = List.of(nvcc.toString(), "-cubin", "-arch=sm_90a", "-std=c++17", "-Xptxas", "-v",
@@ -68,7 +68,7 @@ class KernelCompileTest {
     void sourcesNeedNoHostHeaders() {
         // NVRTC compiles without the host's C++ library: device code only.
         for (String source : CudaKernels.SOURCES) {
-            String text = KernelSources.text(source);
+            String text = KernelSignatures.text(source);
             assertFalse(text.contains("#include"), source + " includes a header, which NVRTC cannot find");
             assertFalse(text.contains("std::"), source + " uses the C++ standard library, which NVRTC does not have");
         }
@@ -77,7 +77,7 @@ class KernelCompileTest {
     @Test
     void kernelNamesAreUniqueAcrossSources() {
         var seen = new HashMap<String, String>();
-        for (var k : KernelSources.all()) {
+        for (var k : KernelSignatures.all()) {
             String other = seen.putIfAbsent(k.name(), k.source());
             assertTrue(other == null, "kernel " + k.name() + " is declared in both " + other + " and " + k.source());
         }
@@ -86,7 +86,7 @@ class KernelCompileTest {
 
     @Test
     void everyLaunchedKernelIsDeclaredAndEveryDeclaredKernelIsLaunched() {
-        Set<String> declared = KernelSources.all().stream().map(KernelSources.Kernel::name).collect(Collectors.toCollection(TreeSet::new));
+        Set<String> declared = KernelSignatures.all().stream().map(KernelSignatures.Kernel::name).collect(Collectors.toCollection(TreeSet::new));
         Set<String> launched = RecordingLauncher.everyOp().launches.stream().map(RecordingLauncher.Launch::kernel)
                 .collect(Collectors.toCollection(TreeSet::new));
         var missing = new TreeSet<>(launched);

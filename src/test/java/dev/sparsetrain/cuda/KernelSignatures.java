@@ -13,12 +13,12 @@ import java.util.regex.Pattern;
  * The {@code extern "C" __global__} kernels declared in the .cu resources, parsed from their text
  * (test support), so launches can be checked against the parameter lists the device code declares.
  */
-final class KernelSources {
+final class KernelSignatures {
     private static final Pattern KERNEL = Pattern.compile(
             "extern\\s+\"C\"\\s+__global__\\s+void\\s+(?:__launch_bounds__\\s*\\(\\s*(\\w+)\\s*(?:,\\s*\\w+\\s*)?\\)\\s*)?(\\w+)\\s*\\(([^)]*)\\)");
     private static final Pattern COMMENTS = Pattern.compile("//[^\\n]*|/\\*.*?\\*/", Pattern.DOTALL);
 
-    private KernelSources() {}
+    private KernelSignatures() {}
 
     /** One kernel parameter: its declared C type and name, and the Java argument class a launch must pass. */
     record Param(String type, String name, Class<?> javaType) {}
@@ -28,7 +28,7 @@ final class KernelSources {
 
     /** The text of one resource under /kernels/. */
     static String text(String source) {
-        try (InputStream in = KernelSources.class.getResourceAsStream("/kernels/" + source)) {
+        try (InputStream in = KernelSignatures.class.getResourceAsStream("/kernels/" + source)) {
             if (in == null) throw new IllegalStateException("kernel source /kernels/" + source + " is not on the class path");
             return new String(in.readAllBytes(), StandardCharsets.UTF_8);
         } catch (IOException e) {
