@@ -59,7 +59,10 @@ final class AttentionVectors {
      * paddedWidth(count). Returns the sum of the exponentials.
      */
     static float expScaledShifted(float[] row, int at, int count, float scale, float shift) {
-        VectorMath.exp(row, at, row, at, count, scale, shift);
+        // Whole vectors over the padded width, so the vector loop runs on every call whatever the
+        // count: a loop that small shapes never enter gets compiled as a trap, and after enough
+        // deoptimisations C2 stops compiling it and every vector is boxed from then on.
+        VectorMath.exp(row, at, row, at, paddedWidth(count), scale, shift);
         // The padding lanes hold scores of masked or stale keys: zero them for the tile products.
         java.util.Arrays.fill(row, at + count, at + paddedWidth(count), 0f);
         // A scalar sum in index order: the same rounding in interpreted and compiled code (a vector
