@@ -39,7 +39,7 @@ public final class LmHead {
 
     /** Default rows per chunk: as many as fit {@link #DEFAULT_LOGITS_BUDGET}, between 1 and {@link #MAX_CHUNK_ROWS}. */
     public static int defaultChunkRows(int vocabSize) {
-        return (int) Math.clamp(DEFAULT_LOGITS_BUDGET / vocabSize, 1, MAX_CHUNK_ROWS);
+        return Math.clamp(DEFAULT_LOGITS_BUDGET / vocabSize, 1, MAX_CHUNK_ROWS);
     }
 
     /** Rows per chunk this head uses. */

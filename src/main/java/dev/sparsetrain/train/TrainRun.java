@@ -90,8 +90,7 @@ public final class TrainRun {
                         trainer.tokensSeen() / Math.max(1e-9, trainer.trainSeconds()), wall, trainer.trainSeconds(), trainer.step(),
                         trainer.skippedSteps(), trainer.model().layout().parameterCount(), backend.name(), Parallel.threads(),
                         phaseTimes.steps(), phaseTimes.meanMillis());
-                metrics.close();
-                LossPlot.writeFromMetrics(dir);
+                LossPlot.writeFromMetrics(dir); // every metrics row is flushed as it is appended
                 AtomicFiles.writeString(dir.resolve("summary.json"), ConfigLoader.gson().toJson(summary.toJson(config)) + "\n");
                 return summary;
             }
