@@ -19,6 +19,7 @@ final class CublasLt {
     // cublasComputeType_t / cudaDataType_t / cublasOperation_t
     static final int CUBLAS_COMPUTE_32F = 68;
     static final int CUDA_R_32F = 0;
+    static final int CUDA_R_16BF = 14;
     static final int CUBLAS_OP_N = 0;
     static final int CUBLAS_OP_T = 1;
     // cublasLtMatmulDescAttributes_t

@@ -12,8 +12,9 @@ import java.util.Map;
 import java.util.function.Supplier;
 
 /**
- * The CUDA backend, first slice: fp32 storage and compute on one GPU. Memory through the driver API,
- * GEMMs through cuBLASLt ({@link DenseMatmul}), every other op a kernel of {@code kernels/*.cu}
+ * The CUDA backend, first slice: fp32 storage on one GPU. Memory through the driver API, GEMMs
+ * through cuBLASLt ({@link DenseMatmul}) in the {@link GemmPrecision} chosen when the backend opens
+ * (bf16 tensor cores by default, fp32 on request), every other op in fp32 a kernel of {@code kernels/*.cu}
  * launched by {@link CudaKernels}. All work is queued on one stream; reductions that return a value
  * to the host ({@link #sumSquares}, {@link #crossEntropy}) and downloads synchronise.
  *
@@ -27,6 +28,7 @@ public final class CudaBackend implements Backend {
     private final KernelModules modules;
     private final CublasLt cublasLt;
     private final DenseMatmul matmul;
+    private final GemmPrecision gemmPrecision;
     private final Arena arena;
     private final CudaLauncher launcher;
     private final Tensor partials;
@@ -35,16 +37,17 @@ public final class CudaBackend implements Backend {
     private boolean closed;
 
     private CudaBackend(CudaContext context, Nvrtc nvrtc, CublasLt cublasLt, KernelCache cache, Supplier<Map<String, String>> sources,
-                        List<AutoCloseable> opened) {
+                        GemmPrecision gemmPrecision, List<AutoCloseable> opened) {
         this.context = context;
+        this.gemmPrecision = gemmPrecision;
         this.nvrtc = nvrtc;
         this.cublasLt = cublasLt;
         this.memory = track(opened, new CudaMemory(context));
         this.arena = track(opened, Arena.ofShared());
         this.modules = track(opened, new KernelModules(context.driver, nvrtc, NvrtcOptions.forDevice(context.major, context.minor),
                 cache, sources));
-        this.matmul = track(opened, new DenseMatmul(cublasLt, context));
         this.launcher = new CudaLauncher(context.driver, modules, new LaunchArguments(arena), context.stream(), context.maxSharedBytesPerBlock);
+        this.matmul = track(opened, new DenseMatmul(cublasLt, context, gemmPrecision, launcher));
         this.partials = memory.allocate(DType.F32, CudaKernels.SUM_BLOCKS);
     }
 
@@ -59,21 +62,23 @@ public final class CudaBackend implements Backend {
     }
 
     /**
-     * Opens GPU {@code ordinal} with the libraries and kernel cache of this process's environment.
-     * Throws {@link CudaUnavailableException} when there is no driver or no such GPU, and
-     * {@link MissingLibraryException} when NVRTC or cuBLASLt cannot be found.
+     * Opens GPU {@code ordinal} with the libraries, kernel cache and GEMM precision of this process's
+     * environment ({@link GemmPrecision#configured()}). Throws {@link CudaUnavailableException} when
+     * there is no driver or no such GPU, {@link MissingLibraryException} when NVRTC or cuBLASLt cannot
+     * be found, and {@link IllegalArgumentException} when the precision setting is not a valid value.
      */
     public static CudaBackend open(int ordinal) {
-        return open(ordinal, LibrarySearchPath.standard(), KernelCache.standard(), KernelSources::load);
+        return open(ordinal, LibrarySearchPath.standard(), KernelCache.standard(), KernelSources::load, GemmPrecision.configured());
     }
 
-    /** Opens a GPU with explicit libraries, kernel cache and kernel sources (tests). */
-    static CudaBackend open(int ordinal, LibrarySearchPath path, KernelCache cache, Supplier<Map<String, String>> sources) {
+    /** Opens a GPU with explicit libraries, kernel cache, kernel sources and GEMM precision (tests). */
+    static CudaBackend open(int ordinal, LibrarySearchPath path, KernelCache cache, Supplier<Map<String, String>> sources,
+                            GemmPrecision gemmPrecision) {
         // The driver and the device first: without them the other libraries do not matter.
         CudaContext context = CudaContext.open(Driver.load(path), ordinal);
         List<AutoCloseable> opened = new ArrayList<>();
         try {
-            return new CudaBackend(context, Nvrtc.load(path), CublasLt.load(path), cache, sources, opened);
+            return new CudaBackend(context, Nvrtc.load(path), CublasLt.load(path), cache, sources, gemmPrecision, opened);
         } catch (RuntimeException e) {
             for (AutoCloseable r : opened.reversed()) {
                 try {
@@ -108,11 +113,15 @@ public final class CudaBackend implements Backend {
     public String describe() {
         context.makeCurrent();
         Driver.MemoryInfo info = context.driver.memoryInfo();
-        return String.format(Locale.ROOT, "%s: %s, compute capability %d.%d (%s), %d SMs, %s total; driver %d (%s), NVRTC %s (%s), cuBLASLt %d (%s)",
+        return String.format(Locale.ROOT, "%s: %s, compute capability %d.%d (%s), %d SMs, %s total; driver %d (%s), NVRTC %s (%s), cuBLASLt %d (%s);"
+                        + " GEMM precision %s",
                 name(), context.deviceName, context.major, context.minor, NvrtcOptions.architecture(context.major, context.minor),
                 context.multiprocessors, CudaMemory.human(info.total()), context.driver.driverVersion(), context.driver.location(),
-                nvrtc.version(), nvrtc.location(), cublasLt.version(), cublasLt.location());
+                nvrtc.version(), nvrtc.location(), cublasLt.version(), cublasLt.location(), gemmPrecision.label());
     }
+
+    /** The operand precision of this backend's GEMMs, fixed when it opened. */
+    public GemmPrecision gemmPrecision() { return gemmPrecision; }
 
     /** The launcher kernels of this backend go through (for kernel tests and benchmarks). */
     public KernelLauncher launcher() {

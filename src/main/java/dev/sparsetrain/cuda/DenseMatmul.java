@@ -10,9 +10,18 @@ import java.util.HashMap;
 import java.util.Map;
 
 /**
- * fp32 GEMMs through cuBLASLt, row-major as {@code Backend.matmul} defines them (by the operand swap of
- * {@link ColumnMajorGemm}). Compute type CUBLAS_COMPUTE_32F, which never uses TF32, so results match
- * the CPU backend within fp32 rounding.
+ * GEMMs through cuBLASLt, row-major as {@code Backend.matmul} defines them (by the operand swap of
+ * {@link ColumnMajorGemm}), on fp32 tensors. Compute type CUBLAS_COMPUTE_32F (never TF32) with fp32
+ * scale, C and D in both precisions; what differs is the type of A and B:
+ * <ul>
+ *   <li>{@link GemmPrecision#FP32}: A and B are read as fp32, so results match the CPU backend within
+ *       fp32 rounding.
+ *   <li>{@link GemmPrecision#BF16}: A and B are first rounded to bfloat16 (nearest, ties to even) by
+ *       {@link ConvertKernels} into two scratch buffers, and the GEMM runs on tensor cores with fp32
+ *       accumulation. The scratch buffers grow to the largest operand seen and are then reused, so a
+ *       training step that repeats its shapes allocates nothing. Being fresh allocations they are
+ *       256-byte aligned, which also frees the heuristic to pick the fastest kernels.
+ * </ul>
  *
  * <p>A plan (descriptor, layouts, the heuristic's algorithm) is built once per shape, transposes and
  * pointer alignments, and reused: a training step repeats the same few shapes, and the hot path then
@@ -24,12 +33,18 @@ final class DenseMatmul implements AutoCloseable {
     /** cuBLASLt's recommended workspace on Hopper; smaller GPUs simply use less of it. */
     static final long WORKSPACE_BYTES = 32L << 20;
 
-    private record PlanKey(int m, int n, int k, boolean transA, boolean transB, int alignA, int alignB, int alignC) {}
+    /** Scratch buffers grow in steps of this, so a slightly larger operand does not reallocate. */
+    private static final long SCRATCH_GRANULE = 2L << 20;
+
+    private record PlanKey(int m, int n, int k, boolean transA, boolean transB, int operandType, int alignA, int alignB, int alignC) {}
 
     private record Plan(long desc, long firstLayout, long secondLayout, long resultLayout, MemorySegment algo, long workspaceBytes) {}
 
     private final CublasLt lt;
     private final CudaContext context;
+    private final GemmPrecision precision;
+    private final KernelLauncher launcher;
+    private final Scratch scratchA, scratchB;
     private final Arena arena = Arena.ofShared();
     private final MemorySegment alpha = arena.allocate(JAVA_FLOAT);
     private final MemorySegment beta = arena.allocate(JAVA_FLOAT);
@@ -37,9 +52,14 @@ final class DenseMatmul implements AutoCloseable {
     private final long handle;
     private final long workspace;
 
-    DenseMatmul(CublasLt lt, CudaContext context) {
+    /** {@code launcher} runs the bf16 conversions (unused in fp32). */
+    DenseMatmul(CublasLt lt, CudaContext context, GemmPrecision precision, KernelLauncher launcher) {
         this.lt = lt;
         this.context = context;
+        this.precision = precision;
+        this.launcher = launcher;
+        this.scratchA = new Scratch(context, "A");
+        this.scratchB = new Scratch(context, "B");
         this.handle = lt.createHandle();
         Driver.Allocation ws = context.driver.memAlloc(WORKSPACE_BYTES);
         if (ws.code() != 0) {
@@ -52,7 +72,17 @@ final class DenseMatmul implements AutoCloseable {
 
     /** C = alpha·op(A)·op(B) + beta·C on device pointers, row-major, m, n, k all positive. */
     void run(long c, long a, boolean transA, long b, boolean transB, int m, int n, int k, float alphaValue, float betaValue) {
-        PlanKey key = new PlanKey(m, n, k, transA, transB, alignment(a), alignment(b), alignment(c));
+        if (precision == GemmPrecision.BF16) {
+            // Queued on the same stream as the GEMM, so the GEMM reads the converted values, and the
+            // next conversion overwrites them only after this GEMM has run.
+            long aElements = (long) m * k, bElements = (long) k * n;
+            long a16 = scratchA.atLeast(aElements * 2), b16 = scratchB.atLeast(bElements * 2);
+            ConvertKernels.toBf16(launcher, a16, a, aElements);
+            ConvertKernels.toBf16(launcher, b16, b, bElements);
+            a = a16;
+            b = b16;
+        }
+        PlanKey key = new PlanKey(m, n, k, transA, transB, operandType(), alignment(a), alignment(b), alignment(c));
         Plan plan = plans.get(key);
         if (plan == null) {
             plan = plan(key);
@@ -102,7 +132,8 @@ final class DenseMatmul implements AutoCloseable {
             int found = lt.heuristic(handle, desc, first, second, result, result, pref, results);
             String shape = "m=" + key.m() + " n=" + key.n() + " k=" + key.k() + " transA=" + key.transA() + " transB=" + key.transB()
                     + " (pointer alignments A " + key.alignA() + ", B " + key.alignB() + ", C " + key.alignC() + " bytes)";
-            if (found == 0) throw new CudaException("cuBLASLt has no fp32 algorithm for " + shape);
+            if (found == 0) throw new CudaException("cuBLASLt has no " + precision.label() + " algorithm for " + shape
+                    + (precision == GemmPrecision.BF16 ? "; " + GemmPrecision.VARIABLE + "=fp32 selects the fp32 GEMMs" : ""));
             int state = results.get(JAVA_INT, CublasLt.HEURISTIC_STATE_OFFSET);
             if (state != 0) throw lt.failure(state, "cublasLtMatmulAlgoGetHeuristic for " + shape);
             algo.copyFrom(results.asSlice(0, CublasLt.ALGO_BYTES));
@@ -113,7 +144,12 @@ final class DenseMatmul implements AutoCloseable {
     }
 
     private long layout(ColumnMajorGemm.Operand o) {
-        return lt.createLayout(CublasLt.CUDA_R_32F, o.rows(), o.cols(), o.ld());
+        return lt.createLayout(operandType(), o.rows(), o.cols(), o.ld());
+    }
+
+    /** The cudaDataType of A and B as cuBLASLt reads them. */
+    private int operandType() {
+        return precision == GemmPrecision.BF16 ? CublasLt.CUDA_R_16BF : CublasLt.CUDA_R_32F;
     }
 
     /** The largest power of two, at most 256, that divides {@code address}: what a kernel may assume of the pointer. */
@@ -134,8 +170,48 @@ final class DenseMatmul implements AutoCloseable {
             plans.clear();
             lt.destroyHandle(handle);
         } finally {
-            context.driver.memFree(workspace);
-            arena.close();
+            try {
+                scratchA.close();
+                scratchB.close();
+            } finally {
+                context.driver.memFree(workspace);
+                arena.close();
+            }
+        }
+    }
+
+    /** One device buffer that only grows: the bf16 copy of one GEMM operand. */
+    private static final class Scratch implements AutoCloseable {
+        private final CudaContext context;
+        private final String operand;
+        private long pointer, bytes;
+
+        Scratch(CudaContext context, String operand) {
+            this.context = context;
+            this.operand = operand;
+        }
+
+        /** A buffer of at least {@code needed} bytes; reallocates (rarely: the first step's shapes) only when it must grow. */
+        long atLeast(long needed) {
+            if (needed <= bytes) return pointer;
+            long size = Math.ceilDiv(needed, SCRATCH_GRANULE) * SCRATCH_GRANULE;
+            // Queued GEMMs may still read the old buffer.
+            close();
+            Driver.Allocation a = context.driver.memAlloc(size);
+            context.driver.check(a.code(), "cuMemAlloc_v2(bf16 scratch of GEMM operand " + operand + ", " + CudaMemory.human(size)
+                    + "; " + GemmPrecision.VARIABLE + "=fp32 needs none)");
+            pointer = a.pointer();
+            bytes = size;
+            return pointer;
+        }
+
+        @Override
+        public void close() {
+            if (pointer == 0) return;
+            context.synchronize();
+            context.driver.memFree(pointer);
+            pointer = 0;
+            bytes = 0;
         }
     }
 }

@@ -29,13 +29,15 @@ import org.junit.jupiter.api.io.TempDir;
  * {@link CudaKernels} agree on which kernels exist.
  */
 class KernelCompileTest {
+    /** Every kernel source: those of {@link CudaKernels} and the GEMM operand conversion of {@link ConvertKernels}. */
+    private static final List<String> ALL_SOURCES = Stream.concat(CudaKernels.SOURCES.stream(), ConvertKernels.SOURCES.stream()).toList();
 
     @Test
     void everySourceCompilesWithNvccWithoutWarningsOrSpills(@TempDir Path dir) throws Exception {
         Path nvcc = onPath("nvcc");
         assumeTrue(nvcc != null, "nvcc is not on the PATH; the CUDA kernels are compile-checked where it is (CI)");
         var problems = new ArrayList<String>();
-        for (String source : CudaKernels.SOURCES) {
+        for (String source : ALL_SOURCES) {
             Path file = dir.resolve(source);
             Files.writeString(file, KernelSignatures.text(source));
             // -cubin compiles the device code only, like NVRTC at run time; -warn-spills turns a
@@ -61,13 +63,13 @@ class KernelCompileTest {
         try (Stream<Path> list = Files.list(dir)) {
             files = list.map(p -> p.getFileName().toString()).filter(n -> n.endsWith(".cu")).collect(Collectors.toCollection(TreeSet::new));
         }
-        assertEquals(files, new TreeSet<>(CudaKernels.SOURCES), "CudaKernels.SOURCES must list every kernels/*.cu resource");
+        assertEquals(files, new TreeSet<>(ALL_SOURCES), "CudaKernels.SOURCES and ConvertKernels.SOURCES must list every kernels/*.cu resource");
     }
 
     @Test
     void sourcesNeedNoHostHeaders() {
         // NVRTC compiles without the host's C++ library: device code only.
-        for (String source : CudaKernels.SOURCES) {
+        for (String source : ALL_SOURCES) {
             String text = KernelSignatures.text(source);
             assertFalse(text.contains("#include"), source + " includes a header, which NVRTC cannot find");
             assertFalse(text.contains("std::"), source + " uses the C++ standard library, which NVRTC does not have");

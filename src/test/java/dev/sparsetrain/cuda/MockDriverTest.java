@@ -43,7 +43,7 @@ class MockDriverTest {
     }
 
     private CudaBackend open(Map<String, String> kernels) {
-        return CudaBackend.open(0, mock.searchPath(), new KernelCache(cache), () -> kernels);
+        return CudaBackend.open(0, mock.searchPath(), new KernelCache(cache), () -> kernels, GemmPrecision.FP32);
     }
 
     @Test

@@ -46,7 +46,7 @@ class NativeLibrariesTest {
     @Test
     void theBackendWithoutADriverFailsAsUnavailableBeforeLookingForOtherLibraries() {
         var e = assertThrows(CudaUnavailableException.class,
-                () -> CudaBackend.open(0, isolated(tmp), new KernelCache(tmp.resolve("cache")), java.util.Map::of));
+                () -> CudaBackend.open(0, isolated(tmp), new KernelCache(tmp.resolve("cache")), java.util.Map::of, GemmPrecision.FP32));
         assertTrue(e.getMessage().contains("libcuda.so.1"), e.getMessage());
     }
 

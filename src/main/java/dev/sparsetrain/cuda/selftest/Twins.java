@@ -1,6 +1,9 @@
 package dev.sparsetrain.cuda.selftest;
 
+import dev.sparsetrain.cuda.CudaBackend;
+import dev.sparsetrain.cuda.GemmPrecision;
 import dev.sparsetrain.tensor.Backend;
+import dev.sparsetrain.tensor.Bf16;
 import dev.sparsetrain.tensor.DType;
 import dev.sparsetrain.tensor.Tensor;
 import java.util.ArrayList;
@@ -100,6 +103,20 @@ final class Twins implements AutoCloseable {
     /** Copies the reference side's values to the candidate side, so a later op gets identical inputs. */
     void mirror(Pair p) {
         candidate.upload(p.candidate(), reference.toHost(p.reference()), 0);
+    }
+
+    /** Rounds the reference side's values to bfloat16 (nearest, ties to even), as a bf16 GEMM rounds its operands. */
+    void roundReferenceToBf16(Pair p) {
+        float[] v = reference.toHost(p.reference());
+        for (int i = 0; i < v.length; i++) v[i] = Bf16.toFloat(Bf16.fromFloat(v[i]));
+        reference.upload(p.reference(), v, 0);
+    }
+
+    /** The candidate's GEMM operand precision: a CUDA backend's setting, fp32 for every other backend. */
+    GemmPrecision candidateGemmPrecision() { return gemmPrecision(candidate); }
+
+    static GemmPrecision gemmPrecision(Backend backend) {
+        return backend instanceof CudaBackend cuda ? cuda.gemmPrecision() : GemmPrecision.FP32;
     }
 
     void run(Op op) {
