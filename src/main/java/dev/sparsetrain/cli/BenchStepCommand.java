@@ -1,6 +1,7 @@
 package dev.sparsetrain.cli;
 
-import dev.sparsetrain.config.ConfigLoader;
+import com.google.gson.Gson;
+import com.google.gson.GsonBuilder;
 import dev.sparsetrain.config.RunConfig;
 import dev.sparsetrain.cpu.FmaPeak;
 import dev.sparsetrain.cpu.Parallel;
@@ -36,6 +37,8 @@ final class BenchStepCommand implements Callable<Integer> {
     static final double H100_H200_BF16_TFLOPS = 989;
     /** Seconds per round of the CPU FMA-peak measurement (three rounds). */
     private static final double FMA_PEAK_SECONDS = 0.2;
+    /** Pretty, and without HTML escaping so the formula's '=' stays readable. */
+    private static final Gson JSON = new GsonBuilder().setPrettyPrinting().disableHtmlEscaping().create();
 
     @Spec
     private CommandSpec spec;
@@ -79,7 +82,7 @@ final class BenchStepCommand implements Callable<Integer> {
             StepProfile profile = StepBenchmark.run(config, backend, warmup, iters);
             var report = new StepProfileReport(config, backend.name(), Parallel.threads(), ffn, warmup, iters, profile, peak);
             report.print(out);
-            if (json != null) AtomicFiles.writeString(json, ConfigLoader.gson().toJson(report.toJson()) + "\n");
+            if (json != null) AtomicFiles.writeString(json, JSON.toJson(report.toJson()) + "\n");
         }
         return 0;
     }

@@ -49,7 +49,7 @@ public record StepProfileReport(RunConfig config, String device, int threads, St
                 100 * mfu(), rate(achievedFlopsPerSecond()), rate(peak.flopsPerSecond()), peak.source());
         if (profile.skippedSteps() > 0) out.printf(Locale.ROOT, "  warning: %d steps skipped their update (non-finite loss or gradient)%n", profile.skippedSteps());
         double total = profile.profiledMeanMillis();
-        out.printf(Locale.ROOT, "%nbreakdown of the profiled step: mean %.2f ms (%+.1f%% from a sync around every backend call)%n",
+        out.printf(Locale.ROOT, "%nbreakdown of the profiled step: mean %.2f ms (%+.1f%% vs unprofiled; the profiler syncs around every backend call)%n",
                 total, 100 * (total / profile.meanMillis() - 1));
         out.printf(Locale.ROOT, "  %-12s %10s %8s %10s  %s%n", "category", "ms/step", "%", "calls/step", "backend calls");
         for (OpCategory c : OpCategory.values()) {

@@ -10,7 +10,7 @@ import dev.sparsetrain.tensor.Tensor;
  * wall time of each call to an {@link OpCategory}. A GPU queues work asynchronously, so a profiled
  * call synchronises before (to exclude earlier work) and after (to include its own); those syncs
  * slow the step down, which is why a benchmark times throughput with profiling off. With profiling
- * off each call costs one boolean check.
+ * off each call costs one boolean check. Closing it closes the wrapped backend.
  */
 public final class TimedBackend implements Backend {
     private final Backend inner;
