@@ -26,7 +26,7 @@ final class ConfigOptions {
     @Option(names = "--seed", description = "Shortcut for --set train.seed=N (default: the preset's).")
     Long seed;
 
-    @Option(names = "--device", description = "cpu or reference (naive, for debugging) (default: ${DEFAULT-VALUE}).", defaultValue = "cpu")
+    @Option(names = "--device", description = "cpu, cuda (or cuda:N), or reference (naive, for debugging) (default: ${DEFAULT-VALUE}).", defaultValue = "cpu")
     String device;
 
     @Option(names = "--quiet", description = "No progress output (default: ${DEFAULT-VALUE}).", defaultValue = "false")

@@ -37,7 +37,7 @@ public final class SampleCommand implements Callable<Integer> {
     @Option(names = "--seed", defaultValue = "42", description = "Sampling seed (default: ${DEFAULT-VALUE}).")
     long seed;
 
-    @Option(names = "--device", defaultValue = "cpu", description = "cpu or reference (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--device", defaultValue = "cpu", description = "cpu, cuda (or cuda:N), or reference (default: ${DEFAULT-VALUE}).")
     String device;
 
     @Override
