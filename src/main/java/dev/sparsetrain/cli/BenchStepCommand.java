@@ -99,7 +99,7 @@ final class BenchStepCommand implements Callable<Integer> {
             return new Peak(tflops * 1e12, "--peak-tflops");
         }
         if (device.startsWith("cuda")) {
-            return new Peak(H100_H200_BF16_TFLOPS * 1e12, "H100/H200 dense bf16 datasheet; the backend computes in fp32");
+            return new Peak(H100_H200_BF16_TFLOPS * 1e12, "H100/H200 dense bf16 datasheet");
         }
         var fma = FmaPeak.measure(Parallel.threads(), FMA_PEAK_SECONDS);
         return new Peak(fma.gflops() * 1e9, String.format(Locale.ROOT, "measured fp32 FMA peak, %d threads", fma.threads()));
