@@ -192,20 +192,7 @@ final class CublasLt {
 
     // ---- helpers --------------------------------------------------------------------------------------
 
-    @FunctionalInterface
-    private interface OutCall {
-        int call(MemorySegment out) throws Throwable;
-    }
-
-    private long handleOut(OutCall call, String name) {
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment out = arena.allocate(JAVA_LONG);
-            check(call.call(out), name);
-            return out.get(JAVA_LONG, 0);
-        } catch (Throwable t) {
-            throw NativeCalls.rethrow(t);
-        }
-    }
+    private long handleOut(NativeCalls.OutCall call, String name) { return NativeCalls.longOut(call, this::check, name); }
 
     private void setInt(MethodHandle setter, long object, int attribute, int value, String name) {
         try (Arena arena = Arena.ofConfined()) {

@@ -351,28 +351,7 @@ final class Driver {
 
     // ---- out-parameter helpers ------------------------------------------------------------------------
 
-    @FunctionalInterface
-    private interface OutCall {
-        int call(MemorySegment out) throws Throwable;
-    }
+    private int intOut(NativeCalls.OutCall call, String name) { return NativeCalls.intOut(call, this::check, name); }
 
-    private int intOut(OutCall call, String name) {
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment out = arena.allocate(JAVA_INT);
-            check(call.call(out), name);
-            return out.get(JAVA_INT, 0);
-        } catch (Throwable t) {
-            throw NativeCalls.rethrow(t);
-        }
-    }
-
-    private long longOut(OutCall call, String name) {
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment out = arena.allocate(JAVA_LONG);
-            check(call.call(out), name);
-            return out.get(JAVA_LONG, 0);
-        } catch (Throwable t) {
-            throw NativeCalls.rethrow(t);
-        }
-    }
+    private long longOut(NativeCalls.OutCall call, String name) { return NativeCalls.longOut(call, this::check, name); }
 }

@@ -1,8 +1,10 @@
 package dev.sparsetrain.cuda;
 
 import java.lang.foreign.FunctionDescriptor;
+import java.lang.foreign.Arena;
 import java.lang.foreign.Linker;
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.lang.invoke.MethodHandle;
 
 /**
@@ -51,5 +53,39 @@ final class NativeCalls {
         if (t instanceof RuntimeException r) return r;
         if (t instanceof Error e) throw e;
         return new CudaException("unexpected checked exception from a native call", t);
+    }
+
+    /** A native call that writes its result through an out-pointer and returns a status code. */
+    @FunctionalInterface
+    interface OutCall {
+        int call(MemorySegment out) throws Throwable;
+    }
+
+    /** A library's status check: throws for a failing code, naming the call. */
+    @FunctionalInterface
+    interface StatusCheck {
+        void check(int status, String call);
+    }
+
+    /** Runs {@code call} with a fresh int out-pointer, checks its status and returns the int. */
+    static int intOut(OutCall call, StatusCheck check, String name) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment out = arena.allocate(ValueLayout.JAVA_INT);
+            check.check(call.call(out), name);
+            return out.get(ValueLayout.JAVA_INT, 0);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /** Runs {@code call} with a fresh 64-bit out-pointer (handles, pointers), checks its status and returns it. */
+    static long longOut(OutCall call, StatusCheck check, String name) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment out = arena.allocate(ValueLayout.JAVA_LONG);
+            check.check(call.call(out), name);
+            return out.get(ValueLayout.JAVA_LONG, 0);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
     }
 }
