@@ -114,10 +114,11 @@ public final class CudaBackend implements Backend {
         context.makeCurrent();
         Driver.MemoryInfo info = context.driver.memoryInfo();
         return String.format(Locale.ROOT, "%s: %s, compute capability %d.%d (%s), %d SMs, %s total; driver %d (%s), NVRTC %s (%s), cuBLASLt %d (%s);"
-                        + " GEMM precision %s",
+                        + " attention %s; GEMM precision %s",
                 name(), context.deviceName, context.major, context.minor, NvrtcOptions.architecture(context.major, context.minor),
                 context.multiprocessors, CudaMemory.human(info.total()), context.driver.driverVersion(), context.driver.location(),
-                nvrtc.version(), nvrtc.location(), cublasLt.version(), cublasLt.location(), gemmPrecision.label());
+                nvrtc.version(), nvrtc.location(), cublasLt.version(), cublasLt.location(),
+                AttentionKernel.active().label(), gemmPrecision.label());
     }
 
     /** The operand precision of this backend's GEMMs, fixed when it opened. */

@@ -21,7 +21,7 @@ import java.util.List;
 public final class CudaKernels {
     /** The kernel sources, resources under {@code /kernels/}; each kernel name occurs in exactly one. */
     public static final List<String> SOURCES = List.of(
-            "adamw.cu", "attention.cu", "cross_entropy.cu", "elementwise.cu", "embedding.cu", "reductions.cu", "rope.cu");
+            "adamw.cu", "attention.cu", "attention_tc.cu", "cross_entropy.cu", "elementwise.cu", "embedding.cu", "reductions.cu", "rope.cu");
 
     /** Blocks of the sum-of-squares kernel, hence the entries of its partial-sums buffer. */
     public static final int SUM_BLOCKS = 1024;
@@ -40,6 +40,8 @@ public final class CudaKernels {
     private static final int RMSNORM_BACKWARD_THREADS = 256, RMSNORM_BACKWARD_COLUMNS = 256 * 32;
     /** Mirrors ATTENTION_ROWS of attention.cu: queries (or keys) per block. */
     private static final int ATTENTION_ROWS = 64;
+    /** Mirrors TC_THREADS of attention_tc.cu (its TC_QUERIES equals ATTENTION_ROWS, so the grids agree). */
+    private static final int TC_ATTENTION_THREADS = 128;
 
     private CudaKernels() {}
 
@@ -187,8 +189,14 @@ public final class CudaKernels {
 
     // ---- attention --------------------------------------------------------------------------------
 
-    /** Causal GQA attention: out and lse (natural log-sum-exp per query row) from q, k, v. */
+    /** Causal GQA attention: out and lse (natural log-sum-exp per query row) from q, k, v, by this process's {@link AttentionKernel}. */
     public static void attentionForward(KernelLauncher l, Tensor out, Tensor lse, Tensor q, Tensor k, Tensor v,
+                                        int batch, int seqLen, int nHeads, int nKvHeads, int headDim) {
+        attentionForward(l, AttentionKernel.active(), out, lse, q, k, v, batch, seqLen, nHeads, nKvHeads, headDim);
+    }
+
+    /** {@link #attentionForward(KernelLauncher, Tensor, Tensor, Tensor, Tensor, Tensor, int, int, int, int, int)} with an explicit mode. */
+    public static void attentionForward(KernelLauncher l, AttentionKernel mode, Tensor out, Tensor lse, Tensor q, Tensor k, Tensor v,
                                         int batch, int seqLen, int nHeads, int nKvHeads, int headDim) {
         var a = AttentionLaunch.of("attentionForward", batch, seqLen, nHeads, nKvHeads, headDim);
         a.requireQueryShaped(q, "q");
@@ -197,6 +205,12 @@ public final class CudaKernels {
         a.requireQueryShaped(out, "out");
         a.requireRowShaped(lse, "lse");
         if (a.isEmpty()) return;
+        if (mode.usesTensorCores(headDim)) {
+            // attention_tc.cu: 128 threads (4 warps x 16 queries) per 64 queries; the head dim is in the kernel's name.
+            l.launch("attention_forward_hd" + headDim + "_tc", a.tiles(), nHeads, batch, TC_ATTENTION_THREADS, 1, 0,
+                    ptr(out), ptr(lse), ptr(q), ptr(k), ptr(v), seqLen, nHeads, nKvHeads, a.scale());
+            return;
+        }
         l.launch("attention_forward_hd" + a.width() + "_f32", a.tiles(), nHeads, batch, a.threads(), 1, 0,
                 ptr(out), ptr(lse), ptr(q), ptr(k), ptr(v), seqLen, nHeads, nKvHeads, headDim, a.scale());
     }

@@ -155,7 +155,7 @@ class CudaKernelsTest {
             l.launches.clear();
             int headDim = w[0];
             Tensor q = l.f32(10, 2 * headDim), kv = l.f32(10, headDim), lse = l.f32(1, 2, 10);
-            CudaKernels.attentionForward(l, q, lse, q, kv, kv, 1, 10, 2, 1, headDim);
+            CudaKernels.attentionForward(l, AttentionKernel.FP32, q, lse, q, kv, kv, 1, 10, 2, 1, headDim);
             assertEquals("attention_forward_hd" + w[1] + "_f32", l.only().kernel(), "headDim " + headDim);
         }
         var e = assertThrows(IllegalArgumentException.class,
@@ -174,7 +174,7 @@ class CudaKernelsTest {
             long tokens = (long) batch * seqLen;
             Tensor q = l.f32(tokens, nHeads * headDim), k = l.f32(tokens, nKv * headDim), v = l.f32(tokens, nKv * headDim);
             Tensor out = l.f32(tokens, nHeads * headDim), lse = l.f32(batch, nHeads, seqLen);
-            CudaKernels.attentionForward(l, out, lse, q, k, v, batch, seqLen, nHeads, nKv, headDim);
+            CudaKernels.attentionForward(l, AttentionKernel.FP32, out, lse, q, k, v, batch, seqLen, nHeads, nKv, headDim);
             var launch = l.only();
             assertLaunch(launch, launch.kernel(), Map.of("out", ptr(out), "lse", ptr(lse), "q", ptr(q), "k", ptr(k), "v", ptr(v),
                     "seqLen", seqLen, "nHeads", nHeads, "nKvHeads", nKv, "headDim", headDim, "scale", (float) (1 / Math.sqrt(headDim))));
@@ -184,6 +184,29 @@ class CudaKernelsTest {
             assertTrue(launch.gridX() * 64L >= seqLen && (launch.gridX() - 1) * 64L < seqLen, "query tiles; " + shape);
             assertEquals(nHeads, launch.gridY(), shape);
             assertEquals(batch, launch.gridZ(), shape);
+        }
+    }
+
+    @Test
+    void tensorCoreModeRunsTheTcKernelForHeadDims64And128Only() {
+        for (int headDim : new int[] {32, 48, 64, 100, 128}) {
+            l.launches.clear();
+            int batch = 2, seqLen = 200, nHeads = 8, nKv = 2;
+            Tensor q = l.f32(batch * seqLen, nHeads * headDim), kv = l.f32(batch * seqLen, nKv * headDim);
+            Tensor out = l.f32(batch * seqLen, nHeads * headDim), lse = l.f32(batch, nHeads, seqLen);
+            CudaKernels.attentionForward(l, AttentionKernel.TC, out, lse, q, kv, kv, batch, seqLen, nHeads, nKv, headDim);
+            var launch = l.only();
+            if (headDim != 64 && headDim != 128) {
+                assertTrue(launch.kernel().endsWith("_f32"), "headDim " + headDim + " has no tc kernel: " + launch.kernel());
+                continue;
+            }
+            assertLaunch(launch, "attention_forward_hd" + headDim + "_tc", Map.of("out", ptr(out), "lse", ptr(lse), "q", ptr(q), "k", ptr(kv),
+                    "v", ptr(kv), "seqLen", seqLen, "nHeads", nHeads, "nKvHeads", nKv, "scale", (float) (1 / Math.sqrt(headDim))));
+            assertEquals(128, launch.blockX(), "4 warps of 16 queries; headDim " + headDim);
+            assertEquals(4, launch.gridX(), "64-query tiles over 200 queries; headDim " + headDim);
+            assertEquals(nHeads, launch.gridY());
+            assertEquals(batch, launch.gridZ());
+            assertEquals(0, launch.sharedBytes(), "static shared memory only");
         }
     }
 

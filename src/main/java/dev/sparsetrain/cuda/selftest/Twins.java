@@ -1,5 +1,6 @@
 package dev.sparsetrain.cuda.selftest;
 
+import dev.sparsetrain.cuda.AttentionKernel;
 import dev.sparsetrain.cuda.CudaBackend;
 import dev.sparsetrain.cuda.GemmPrecision;
 import dev.sparsetrain.tensor.Backend;
@@ -114,6 +115,11 @@ final class Twins implements AutoCloseable {
 
     /** The candidate's GEMM operand precision: a CUDA backend's setting, fp32 for every other backend. */
     GemmPrecision candidateGemmPrecision() { return gemmPrecision(candidate); }
+
+    /** Whether the candidate runs the attention forward at {@code headDim} on the bf16 tensor-core kernels. */
+    boolean candidateAttentionOnTensorCores(int headDim) {
+        return candidate instanceof CudaBackend && AttentionKernel.active().usesTensorCores(headDim);
+    }
 
     static GemmPrecision gemmPrecision(Backend backend) {
         return backend instanceof CudaBackend cuda ? cuda.gemmPrecision() : GemmPrecision.FP32;
