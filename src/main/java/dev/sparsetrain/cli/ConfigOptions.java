@@ -45,8 +45,8 @@ final class ConfigOptions {
         return ConfigLoader.load(preset, configFile, overrides(extra));
     }
 
-    /** Prefix of default run directory names. */
-    String runName() { return preset != null ? preset : "run"; }
+    /** Prefix of default run directory names: the preset's name (tiny when none is named), or "run" for a config file. */
+    String runName() { return preset != null ? preset : configFile != null ? "run" : "tiny"; }
 
     /** The settings behind --ffn. */
     static List<String> ffnOverrides(String ffn) {
