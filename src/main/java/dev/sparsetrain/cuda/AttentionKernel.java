@@ -3,12 +3,11 @@ package dev.sparsetrain.cuda;
 import java.util.Locale;
 
 /**
- * Which kernels run the CUDA backend's attention forward. {@link #FP32} (the default for now) is the
- * fp32 CUDA-core flash attention of {@code attention.cu}, which matches the CPU backend within fp32
- * rounding; {@link #TC} is the tensor-core forward of {@code attention_tc.cu} (bf16 operands, fp32
- * accumulation and softmax) for head dims 64 and 128, other head dims staying on the fp32 kernels.
- * The backward is the fp32 kernels' in both modes: it reads the forward's out and lse, which the tc
- * forward writes to bf16 accuracy.
+ * Which kernels run the CUDA backend's attention. {@link #FP32} (the default for now) is the fp32
+ * CUDA-core flash attention of {@code attention.cu}, which matches the CPU backend within fp32
+ * rounding; {@link #TC} is the tensor-core forward and backward of {@code attention_tc.cu} (bf16
+ * operands, fp32 accumulation and softmax; P and dS rounded to bf16 before their products) for head
+ * dims 64 and 128, other head dims staying on the fp32 kernels.
  *
  * <p>Chosen by the system property {@value #PROPERTY} or, when that is unset, the environment
  * variable {@value #VARIABLE}; the property wins so a test or a launcher script can override the
@@ -40,11 +39,11 @@ public enum AttentionKernel {
             case "fp32" -> FP32;
             case "tc" -> TC;
             default -> throw new IllegalArgumentException(source + " is '" + value + "', which is not an attention mode; valid values: "
-                    + FP32.label() + " (default, fp32 CUDA cores) or " + TC.label() + " (tensor-core forward for head dims 64 and 128)");
+                    + FP32.label() + " (default, fp32 CUDA cores) or " + TC.label() + " (tensor cores for head dims 64 and 128)");
         };
     }
 
-    /** Whether this mode runs the tensor-core forward for {@code headDim}. */
+    /** Whether this mode runs the tensor-core kernels for {@code headDim}. */
     public boolean usesTensorCores(int headDim) {
         return this == TC && (headDim == 64 || headDim == 128);
     }

@@ -216,11 +216,18 @@ public final class CudaKernels {
     }
 
     /**
-     * Overwrites dq, dk and dv. Three launches: the row deltas Σ dOut·out go into dq (at each head's
-     * first dim) as scratch, the dK/dV kernel reads them there, and the dQ kernel reads its rows'
-     * deltas before overwriting dq.
+     * Overwrites dq, dk and dv, by this process's {@link AttentionKernel}. Three launches: the row
+     * deltas Σ dOut·out go into dq (at each head's first dim) as scratch, the dK/dV kernel reads them
+     * there, and the dQ kernel reads its rows' deltas before overwriting dq.
      */
     public static void attentionBackward(KernelLauncher l, Tensor dq, Tensor dk, Tensor dv, Tensor dOut,
+                                         Tensor q, Tensor k, Tensor v, Tensor out, Tensor lse,
+                                         int batch, int seqLen, int nHeads, int nKvHeads, int headDim) {
+        attentionBackward(l, AttentionKernel.active(), dq, dk, dv, dOut, q, k, v, out, lse, batch, seqLen, nHeads, nKvHeads, headDim);
+    }
+
+    /** {@link #attentionBackward(KernelLauncher, Tensor, Tensor, Tensor, Tensor, Tensor, Tensor, Tensor, Tensor, Tensor, int, int, int, int, int)} with an explicit mode. */
+    public static void attentionBackward(KernelLauncher l, AttentionKernel mode, Tensor dq, Tensor dk, Tensor dv, Tensor dOut,
                                          Tensor q, Tensor k, Tensor v, Tensor out, Tensor lse,
                                          int batch, int seqLen, int nHeads, int nKvHeads, int headDim) {
         var a = AttentionLaunch.of("attentionBackward", batch, seqLen, nHeads, nKvHeads, headDim);
@@ -238,6 +245,14 @@ public final class CudaKernels {
         int warpsPerBlock = THREADS / 32;
         l.launch("attention_backward_delta_f32", (int) Math.min(Math.ceilDiv(headRows, warpsPerBlock), MAX_BLOCKS), 1, 1,
                 THREADS, 1, 0, ptr(dq), ptr(dOut), ptr(out), headRows, headDim);
+        if (mode.usesTensorCores(headDim)) {
+            // attention_tc.cu: 128 threads (4 warps x 16 keys or queries) per 64-row tile; the head dim is in the kernel's name.
+            l.launch("attention_backward_dkdv_hd" + headDim + "_tc", a.tiles(), nKvHeads, batch, TC_ATTENTION_THREADS, 1, 0,
+                    ptr(dk), ptr(dv), ptr(dq), ptr(dOut), ptr(q), ptr(k), ptr(v), ptr(lse), seqLen, nHeads, nKvHeads, a.scale());
+            l.launch("attention_backward_dq_hd" + headDim + "_tc", a.tiles(), nHeads, batch, TC_ATTENTION_THREADS, 1, 0,
+                    ptr(dq), ptr(dOut), ptr(q), ptr(k), ptr(v), ptr(lse), seqLen, nHeads, nKvHeads, a.scale());
+            return;
+        }
         l.launch("attention_backward_dkdv_hd" + a.width() + "_f32", a.tiles(), nKvHeads, batch, a.threads(), 1, 0,
                 ptr(dk), ptr(dv), ptr(dq), ptr(dOut), ptr(q), ptr(k), ptr(v), ptr(lse), seqLen, nHeads, nKvHeads, headDim, a.scale());
         l.launch("attention_backward_dq_hd" + a.width() + "_f32", a.tiles(), nHeads, batch, a.threads(), 1, 0,

@@ -217,7 +217,7 @@ class CudaKernelsTest {
         Tensor q = l.f32(tokens, nHeads * headDim), k = l.f32(tokens, nKv * headDim), v = l.f32(tokens, nKv * headDim);
         Tensor out = l.f32(tokens, nHeads * headDim), lse = l.f32(batch, nHeads, seqLen), dOut = l.f32(tokens, nHeads * headDim);
         Tensor dq = l.f32(tokens, nHeads * headDim), dk = l.f32(tokens, nKv * headDim), dv = l.f32(tokens, nKv * headDim);
-        CudaKernels.attentionBackward(l, dq, dk, dv, dOut, q, k, v, out, lse, batch, seqLen, nHeads, nKv, headDim);
+        CudaKernels.attentionBackward(l, AttentionKernel.FP32, dq, dk, dv, dOut, q, k, v, out, lse, batch, seqLen, nHeads, nKv, headDim);
         assertEquals(3, l.launches.size(), "delta, dK/dV, dQ: " + l.launches);
         float scale = (float) (1 / Math.sqrt(headDim));
         var delta = l.launches.get(0);
@@ -236,6 +236,42 @@ class CudaKernelsTest {
                 Map.entry("seqLen", seqLen), Map.entry("nHeads", nHeads), Map.entry("nKvHeads", nKv), Map.entry("headDim", headDim),
                 Map.entry("scale", scale)));
         assertEquals(List.of(5, nHeads, batch), List.of(dqLaunch.gridX(), dqLaunch.gridY(), dqLaunch.gridZ()), "query tiles x heads x batch");
+    }
+
+    @Test
+    void tensorCoreModeRunsTheTcBackwardForHeadDims64And128Only() {
+        for (int headDim : new int[] {32, 48, 64, 100, 128}) {
+            l.launches.clear();
+            int batch = 2, seqLen = 200, nHeads = 8, nKv = 2, tokens = batch * seqLen;
+            Tensor q = l.f32(tokens, nHeads * headDim), k = l.f32(tokens, nKv * headDim), v = l.f32(tokens, nKv * headDim);
+            Tensor out = l.f32(tokens, nHeads * headDim), lse = l.f32(batch, nHeads, seqLen), dOut = l.f32(tokens, nHeads * headDim);
+            Tensor dq = l.f32(tokens, nHeads * headDim), dk = l.f32(tokens, nKv * headDim), dv = l.f32(tokens, nKv * headDim);
+            CudaKernels.attentionBackward(l, AttentionKernel.TC, dq, dk, dv, dOut, q, k, v, out, lse, batch, seqLen, nHeads, nKv, headDim);
+            String shape = "headDim " + headDim;
+            assertEquals(3, l.launches.size(), "delta, dK/dV, dQ: " + l.launches);
+            assertEquals("attention_backward_delta_f32", l.launches.get(0).kernel(), shape);
+            if (headDim != 64 && headDim != 128) {
+                assertTrue(l.launches.get(1).kernel().endsWith("_f32") && l.launches.get(2).kernel().endsWith("_f32"),
+                        shape + " has no tc kernel: " + l.launches);
+                continue;
+            }
+            float scale = (float) (1 / Math.sqrt(headDim));
+            var dkdv = l.launches.get(1);
+            assertLaunch(dkdv, "attention_backward_dkdv_hd" + headDim + "_tc", Map.ofEntries(Map.entry("dk", ptr(dk)), Map.entry("dv", ptr(dv)),
+                    Map.entry("delta", ptr(dq)), Map.entry("dOut", ptr(dOut)), Map.entry("q", ptr(q)), Map.entry("k", ptr(k)),
+                    Map.entry("v", ptr(v)), Map.entry("lse", ptr(lse)), Map.entry("seqLen", seqLen), Map.entry("nHeads", nHeads),
+                    Map.entry("nKvHeads", nKv), Map.entry("scale", scale)));
+            assertEquals(List.of(4, nKv, batch, 128), List.of(dkdv.gridX(), dkdv.gridY(), dkdv.gridZ(), dkdv.blockX()),
+                    "64-key tiles x kv heads x batch, 4 warps; " + shape);
+            var dqLaunch = l.launches.get(2);
+            assertLaunch(dqLaunch, "attention_backward_dq_hd" + headDim + "_tc", Map.ofEntries(Map.entry("dq", ptr(dq)),
+                    Map.entry("dOut", ptr(dOut)), Map.entry("q", ptr(q)), Map.entry("k", ptr(k)), Map.entry("v", ptr(v)),
+                    Map.entry("lse", ptr(lse)), Map.entry("seqLen", seqLen), Map.entry("nHeads", nHeads), Map.entry("nKvHeads", nKv),
+                    Map.entry("scale", scale)));
+            assertEquals(List.of(4, nHeads, batch, 128), List.of(dqLaunch.gridX(), dqLaunch.gridY(), dqLaunch.gridZ(), dqLaunch.blockX()),
+                    "64-query tiles x heads x batch, 4 warps; " + shape);
+            assertEquals(0, dkdv.sharedBytes() + dqLaunch.sharedBytes(), "static shared memory only; " + shape);
+        }
     }
 
     @Test

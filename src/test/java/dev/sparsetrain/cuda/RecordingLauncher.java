@@ -68,7 +68,9 @@ final class RecordingLauncher implements KernelLauncher {
             int batch = 1, seqLen = 3, nHeads = 2, nKvHeads = 1;
             Tensor q = l.f32(seqLen, nHeads * headDim), kv = l.f32(seqLen, nKvHeads * headDim), lse = l.f32(batch, nHeads, seqLen);
             for (var mode : AttentionKernel.values()) CudaKernels.attentionForward(l, mode, q, lse, q, kv, kv, batch, seqLen, nHeads, nKvHeads, headDim);
-            CudaKernels.attentionBackward(l, q, kv, kv, q, q, kv, kv, q, lse, batch, seqLen, nHeads, nKvHeads, headDim);
+            for (var mode : AttentionKernel.values()) {
+                CudaKernels.attentionBackward(l, mode, q, kv, kv, q, q, kv, kv, q, lse, batch, seqLen, nHeads, nKvHeads, headDim);
+            }
         }
         return l;
     }
