@@ -3,11 +3,12 @@ package dev.sparsetrain.cuda;
 import java.util.Locale;
 
 /**
- * Which kernels run the CUDA backend's attention. {@link #FP32} (the default for now) is the fp32
- * CUDA-core flash attention of {@code attention.cu}, which matches the CPU backend within fp32
- * rounding; {@link #TC} is the tensor-core forward and backward of {@code attention_tc.cu} (bf16
- * operands, fp32 accumulation and softmax; P and dS rounded to bf16 before their products) for head
- * dims 64 and 128, other head dims staying on the fp32 kernels.
+ * Which kernels run the CUDA backend's attention. {@link #TC} (the default) is the tensor-core
+ * forward and backward of {@code attention_tc.cu} (bf16 operands, fp32 accumulation and softmax; P
+ * and dS rounded to bf16 before their products, as in FlashAttention-2) for head dims 64 and 128,
+ * other head dims staying on the fp32 kernels; {@link #FP32} is the fp32 CUDA-core flash attention
+ * of {@code attention.cu}, which matches the CPU backend within fp32 rounding. TC became the default
+ * after it passed the H200 selftest and trained to the same validation loss as FP32 (docs/PERF.md).
  *
  * <p>Chosen by the system property {@value #PROPERTY} or, when that is unset, the environment
  * variable {@value #VARIABLE}; the property wins so a test or a launcher script can override the
@@ -19,13 +20,13 @@ public enum AttentionKernel {
     public static final String VARIABLE = "SPARSETRAIN_ATTENTION";
     public static final String PROPERTY = "sparsetrain.attention";
 
-    /** The mode this process asks for: the property, else the environment variable, else {@link #FP32}. */
+    /** The mode this process asks for: the property, else the environment variable, else {@link #TC}. */
     public static AttentionKernel configured() {
         String property = System.getProperty(PROPERTY);
         if (property != null) return parse(property, "system property " + PROPERTY);
         String variable = System.getenv(VARIABLE);
         if (variable != null) return parse(variable, "environment variable " + VARIABLE);
-        return FP32;
+        return TC;
     }
 
     /** {@link #configured()}, read on the first call and kept: every attention launch of the process agrees. */
@@ -39,7 +40,7 @@ public enum AttentionKernel {
             case "fp32" -> FP32;
             case "tc" -> TC;
             default -> throw new IllegalArgumentException(source + " is '" + value + "', which is not an attention mode; valid values: "
-                    + FP32.label() + " (default, fp32 CUDA cores) or " + TC.label() + " (tensor cores for head dims 64 and 128)");
+                    + TC.label() + " (default: tensor cores for head dims 64 and 128) or " + FP32.label() + " (fp32 CUDA cores)");
         };
     }
 

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 
 /** Parsing of the CUDA backend's attention mode and which head dims it sends to the tensor-core kernels. */
@@ -36,6 +37,13 @@ class AttentionKernelTest {
             String m = e.getMessage();
             assertTrue(m.contains("SPARSETRAIN_ATTENTION") && m.contains("'" + bad + "'") && m.contains("fp32") && m.contains("tc"), m);
         }
+    }
+
+    @Test
+    void tensorCoresAreTheDefaultWhenNothingIsSet() {
+        Assumptions.assumeTrue(System.getenv(AttentionKernel.VARIABLE) == null, "SPARSETRAIN_ATTENTION is set in this environment");
+        System.clearProperty(AttentionKernel.PROPERTY);
+        assertEquals(AttentionKernel.TC, AttentionKernel.configured());
     }
 
     @Test
