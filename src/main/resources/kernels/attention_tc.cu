@@ -55,59 +55,6 @@ __device__ __forceinline__ void tc_mma_bf16(float (&d)[4], const unsigned int (&
 
 __device__ __forceinline__ float tc_negative_infinity() { return __int_as_float(0xff800000); }
 
-// Whether every row of a [*, width] fp32 matrix starting at `base` starts on 16 bytes, so four
-// floats at a multiple-of-4 dim are one float4 load. Views may start on any float, so this is
-// checked at run time (the same answer for the whole block) and the loads fall back to scalars.
-__device__ __forceinline__ bool tc_rows_aligned16(const float* base, long long width) {
-    return ((reinterpret_cast<unsigned long long>(base) | (unsigned long long) width * 4ull) & 15ull) == 0ull;
-}
-
-// x[0..3] = p[0..3]: one float4 load when `aligned`, else four scalar loads.
-__device__ __forceinline__ void tc_load4(float (&x)[4], const float* p, bool aligned) {
-    if (aligned) {
-        const float4 f = *reinterpret_cast<const float4*>(p);
-        x[0] = f.x;
-        x[1] = f.y;
-        x[2] = f.z;
-        x[3] = f.w;
-    } else {
-#pragma unroll
-        for (int u = 0; u < 4; u++) x[u] = p[u];
-    }
-}
-
-// Stages rows r0..r0+ROWS-1 of this head's HD dims as bf16 into `rowMajor` [row][dim] and/or
-// `transposed` [dim][row] (either may be null); rows past seqLen are zero. Each thread takes two
-// adjacent rows by four dims, so a transposed store is one 32-bit word holding both rows. A warp
-// spans 8 row pairs by 4 dim groups, so its transposed stores conflict at most 2-way (a warp laid
-// along the dims of 2 rows conflicted 8- to 16-way there) while its global loads still read 64
-// contiguous bytes from each of 8 rows.
-template <int HD, int ROWS>
-__device__ __forceinline__ void tc_stage(unsigned short (*rowMajor)[HD + TC_PAD], unsigned short (*transposed)[ROWS + TC_PAD],
-                                         const float* __restrict__ base, long long width, int r0, int seqLen) {
-    static_assert(ROWS % 16 == 0 && HD % 16 == 0, "a warp stages 8 row pairs by 4 dim groups");
-    const bool aligned = tc_rows_aligned16(base, width);
-    for (int idx = threadIdx.x; idx < ROWS / 2 * (HD / 4); idx += TC_THREADS) {
-        const int r = 2 * (idx % 8 + 8 * (idx / (8 * (HD / 4)))), e = 4 * (idx / 8 % (HD / 4)), pos = r0 + r;
-        float x0[4] = {0.0f, 0.0f, 0.0f, 0.0f}, x1[4] = {0.0f, 0.0f, 0.0f, 0.0f};
-        if (pos < seqLen) tc_load4(x0, base + (long long) pos * width + e, aligned);
-        if (pos + 1 < seqLen) tc_load4(x1, base + (long long) (pos + 1) * width + e, aligned);
-        if (rowMajor != nullptr) {
-            uint2 packed;
-            packed.x = tc_pack_bf16(x0[0], x0[1]);
-            packed.y = tc_pack_bf16(x0[2], x0[3]);
-            *reinterpret_cast<uint2*>(&rowMajor[r][e]) = packed;
-            packed.x = tc_pack_bf16(x1[0], x1[1]);
-            packed.y = tc_pack_bf16(x1[2], x1[3]);
-            *reinterpret_cast<uint2*>(&rowMajor[r + 1][e]) = packed;
-        }
-        if (transposed != nullptr) {
-#pragma unroll
-            for (int u = 0; u < 4; u++) *reinterpret_cast<unsigned int*>(&transposed[e + u][r]) = tc_pack_bf16(x0[u], x1[u]);
-        }
-    }
-}
-
 // Grid (query tiles, nHeads, batch), block TC_THREADS. Query tiles run last-first: they see the
 // most keys, so the long blocks start early and the short ones fill in at the end.
 template <int HD>
@@ -160,8 +107,24 @@ __device__ __forceinline__ void attention_forward_tc(float* __restrict__ out, fl
     for (int k0 = 0; k0 < keyEnd; k0 += TC_KEYS) {
         __syncthreads();  // the previous tile's readers are done
         // Stage K and V^T as bf16, zero past the sequence (a zero V keeps 0 * garbage out of O).
-        tc_stage<HD, TC_KEYS>(ks, nullptr, kHead, kvWidth, k0, seqLen);
-        tc_stage<HD, TC_KEYS>(nullptr, vt, vHead, kvWidth, k0, seqLen);
+        for (int idx = threadIdx.x; idx < TC_KEYS * HD / 4; idx += TC_THREADS) {
+            const int r = idx / (HD / 4), e = 4 * (idx % (HD / 4)), pos = k0 + r;
+            float kx[4] = {0.0f, 0.0f, 0.0f, 0.0f}, vx[4] = {0.0f, 0.0f, 0.0f, 0.0f};
+            if (pos < seqLen) {
+                // Scalar loads: a tensor view may start on any float, so no wider alignment is assumed.
+#pragma unroll
+                for (int u = 0; u < 4; u++) {
+                    kx[u] = kHead[(long long) pos * kvWidth + e + u];
+                    vx[u] = vHead[(long long) pos * kvWidth + e + u];
+                }
+            }
+            uint2 packed;
+            packed.x = tc_pack_bf16(kx[0], kx[1]);
+            packed.y = tc_pack_bf16(kx[2], kx[3]);
+            *reinterpret_cast<uint2*>(&ks[r][e]) = packed;
+#pragma unroll
+            for (int u = 0; u < 4; u++) vt[e + u][r] = (unsigned short) tc_bf16_bits(vx[u]);
+        }
         __syncthreads();
 
         // S = Q.K^T for this warp's 16 rows and the tile's 64 keys.
@@ -267,8 +230,7 @@ __device__ __forceinline__ void attention_forward_tc(float* __restrict__ out, fl
     }
 }
 
-// Four blocks per SM: the cap costs no spills (127 registers, where 131 would allow three).
-extern "C" __global__ void __launch_bounds__(TC_THREADS, 4)
+extern "C" __global__ void __launch_bounds__(TC_THREADS)
 attention_forward_hd64_tc(float* out, float* lse, const float* q, const float* k, const float* v, int seqLen,
                           int nHeads, int nKvHeads, float scale) {
     attention_forward_tc<64>(out, lse, q, k, v, seqLen, nHeads, nKvHeads, scale);
@@ -308,6 +270,30 @@ __device__ __forceinline__ void tc_load_a_rows(unsigned int (&regs)[HD / 16][4],
         regs[c][1] = valid1 ? tc_pack_bf16(r1[e], r1[e + 1]) : 0u;
         regs[c][2] = valid0 ? tc_pack_bf16(r0[e + 8], r0[e + 9]) : 0u;
         regs[c][3] = valid1 ? tc_pack_bf16(r1[e + 8], r1[e + 9]) : 0u;
+    }
+}
+
+// Stages rows r0..r0+ROWS-1 of this head's HD dims as bf16 into `rowMajor` [row][dim] and, when
+// `transposed` is non-null, into `transposed` [dim][row]; rows past seqLen are zero.
+template <int HD, int ROWS>
+__device__ __forceinline__ void tc_stage(unsigned short (*rowMajor)[HD + TC_PAD], unsigned short (*transposed)[ROWS + TC_PAD],
+                                         const float* __restrict__ base, long long width, int r0, int seqLen) {
+    for (int idx = threadIdx.x; idx < ROWS * HD / 4; idx += TC_THREADS) {
+        const int r = idx / (HD / 4), e = 4 * (idx % (HD / 4)), pos = r0 + r;
+        float x[4] = {0.0f, 0.0f, 0.0f, 0.0f};
+        if (pos < seqLen) {
+            // Scalar loads: a tensor view may start on any float, so no wider alignment is assumed.
+#pragma unroll
+            for (int u = 0; u < 4; u++) x[u] = base[(long long) pos * width + e + u];
+        }
+        uint2 packed;
+        packed.x = tc_pack_bf16(x[0], x[1]);
+        packed.y = tc_pack_bf16(x[2], x[3]);
+        *reinterpret_cast<uint2*>(&rowMajor[r][e]) = packed;
+        if (transposed != nullptr) {
+#pragma unroll
+            for (int u = 0; u < 4; u++) transposed[e + u][r] = (unsigned short) tc_bf16_bits(x[u]);
+        }
     }
 }
 
