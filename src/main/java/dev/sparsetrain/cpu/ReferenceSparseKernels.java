@@ -180,15 +180,22 @@ public final class ReferenceSparseKernels implements SparseKernels {
     @Override
     public void downProject(Tensor y, PackedActivations act, PackedWeight w2t) {
         Activations s = activations(act);
-        Weight w = weight(w2t);
+        expertRowsTimesWeight(y, s.a, s, weight(w2t));
+    }
+
+    /**
+     * out[token of routed row r] = left[r, expert's F/E neurons] · W[expert's rows, d]: the shared form
+     * of the down projection (left = A) and the input gradient (left = dZ); padding rows are skipped.
+     */
+    private static void expertRowsTimesWeight(Tensor out, float[] left, Activations s, Weight w) {
         int f = s.f, d = w.cols;
         for (int r = 0; r < s.rows(); r++) {
             if (s.perm[r] < 0) continue;
             int e = s.expertOf(r);
             for (int k = 0; k < d; k++) {
                 double acc = 0;
-                for (int j = 0; j < f; j++) acc += (double) s.a[r * f + j] * w.dense[(e * f + j) * d + k];
-                f(y)[off(y) + s.perm[r] * d + k] = (float) acc;
+                for (int j = 0; j < f; j++) acc += (double) left[r * f + j] * w.dense[(e * f + j) * d + k];
+                f(out)[off(out) + s.perm[r] * d + k] = (float) acc;
             }
         }
     }
@@ -213,17 +220,7 @@ public final class ReferenceSparseKernels implements SparseKernels {
     @Override
     public void inputGradient(Tensor dx, PackedActivations act, PackedWeight w1) {
         Activations s = activations(act);
-        Weight w = weight(w1);
-        int f = s.f, d = w.cols;
-        for (int r = 0; r < s.rows(); r++) {
-            if (s.perm[r] < 0) continue;
-            int e = s.expertOf(r);
-            for (int k = 0; k < d; k++) {
-                double acc = 0;
-                for (int j = 0; j < f; j++) acc += (double) s.dz[r * f + j] * w.dense[(e * f + j) * d + k];
-                f(dx)[off(dx) + s.perm[r] * d + k] = (float) acc;
-            }
-        }
+        expertRowsTimesWeight(dx, s.dz, s, weight(w1));
     }
 
     @Override
