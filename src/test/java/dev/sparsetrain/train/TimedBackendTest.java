@@ -97,7 +97,9 @@ class TimedBackendTest {
     @Test
     void aSlowMatmulMakesGemmDominate() {
         var cpu = new CpuBackend();
-        long sleepMillis = 15;
+        // Long enough that JIT warm-up and a loaded 2-core machine cannot make another category's few
+        // milliseconds outweigh it; the ops also run once unprofiled first, so class loading is not booked.
+        long sleepMillis = 200;
         Backend slowGemm = (Backend) Proxy.newProxyInstance(Backend.class.getClassLoader(), new Class<?>[] {Backend.class}, (proxy, method, args) -> {
             if (method.getName().equals("matmul")) Thread.sleep(sleepMillis);
             try {
@@ -107,6 +109,7 @@ class TimedBackendTest {
             }
         });
         var timed = new TimedBackend(slowGemm);
+        runOps(timed);
         timed.startProfiling();
         runOps(timed);
         runOps(timed);
