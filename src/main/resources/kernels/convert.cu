@@ -40,3 +40,12 @@ convert_f32_to_bf16(unsigned short* __restrict__ out, const float* __restrict__ 
     }
     for (long long i = tail + first; i < n; i += stride) out[i] = bf16_bits_round_nearest_even(in[i]);
 }
+
+// out[i] = float(in[i]) for i < n: exact (bf16 is the top half of an fp32). For reading bf16
+// results back, e.g. the sparse FFN's dense effective weights and activations.
+extern "C" __global__ void __launch_bounds__(CONVERT_THREADS)
+convert_bf16_to_f32(float* __restrict__ out, const unsigned short* __restrict__ in, long long n) {
+    long long first = (long long) blockIdx.x * blockDim.x + threadIdx.x;
+    long long stride = (long long) gridDim.x * blockDim.x;
+    for (long long i = first; i < n; i += stride) out[i] = __uint_as_float((unsigned int) in[i] << 16);
+}

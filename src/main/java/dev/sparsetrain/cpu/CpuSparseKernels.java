@@ -19,7 +19,7 @@ public final class CpuSparseKernels implements SparseKernels {
     private float[] centresOutput = new float[0];
 
     @Override
-    public PackedWeight allocateWeight(int rows, int cols) { return new CpuPackedWeight(rows, cols); }
+    public PackedWeight allocateWeight(int rows, int cols, int experts) { return new CpuPackedWeight(rows, cols); }
 
     @Override
     public PackedActivations allocateActivations(int capacityRows, int neurons, int experts) {

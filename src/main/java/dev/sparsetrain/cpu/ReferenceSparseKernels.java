@@ -80,7 +80,7 @@ public final class ReferenceSparseKernels implements SparseKernels {
     }
 
     @Override
-    public PackedWeight allocateWeight(int rows, int cols) { return new Weight(rows, cols); }
+    public PackedWeight allocateWeight(int rows, int cols, int experts) { return new Weight(rows, cols); }
 
     @Override
     public PackedActivations allocateActivations(int capacityRows, int neurons, int experts) {

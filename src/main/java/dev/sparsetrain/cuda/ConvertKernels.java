@@ -3,8 +3,8 @@ package dev.sparsetrain.cuda;
 import java.util.List;
 
 /**
- * The host side of {@code kernels/convert.cu}: fp32 → bfloat16 conversion of GEMM operands, on raw
- * device pointers because its output is {@link DenseMatmul}'s scratch, not a tensor. Kept apart from
+ * The host side of {@code kernels/convert.cu}: fp32 → bfloat16 conversion of GEMM operands and the
+ * exact way back, on raw device pointers because its buffers are scratch, not tensors. Kept apart from
  * {@link CudaKernels}, which launches the {@link dev.sparsetrain.tensor.Backend} ops' kernels.
  */
 public final class ConvertKernels {
@@ -27,5 +27,13 @@ public final class ConvertKernels {
         long perBlock = (long) THREADS * ELEMENTS_PER_THREAD;
         int blocks = (int) Math.min(MAX_BLOCKS, (count + perBlock - 1) / perBlock);
         l.launch("convert_f32_to_bf16", blocks, 1, 1, THREADS, 1, 0, dst, src, count);
+    }
+
+    /** Queues float(src[i]) → dst[i] for {@code count} bf16 elements (exact); {@code dst} holds 4 bytes per element. */
+    public static void toF32(KernelLauncher l, long dst, long src, long count) {
+        if (count < 0) throw new IllegalArgumentException("convert to fp32: negative element count " + count);
+        if (count == 0) return;
+        int blocks = (int) Math.min(MAX_BLOCKS, (count + THREADS - 1) / THREADS);
+        l.launch("convert_bf16_to_f32", blocks, 1, 1, THREADS, 1, 0, dst, src, count);
     }
 }

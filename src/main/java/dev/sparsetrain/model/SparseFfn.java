@@ -55,7 +55,8 @@ public final class SparseFfn implements FeedForward {
         this.neurons = r.config().ffnHidden();
         this.experts = cfg.experts();
         this.layers = r.config().layers();
-        this.blockRows = cfg.v();
+        // The router pads each expert to V rows (SPEC §3.2) and to the backend's packed row blocks.
+        this.blockRows = lcm(cfg.v(), k.rowAlignment());
         this.mode = "balanced".equals(cfg.router()) ? Router.Mode.BALANCED : Router.Mode.NEAREST;
         this.mvue = cfg.mvue();
         if (r.config().ffn() != FfnKind.RELU2) {
@@ -66,8 +67,11 @@ public final class SparseFfn implements FeedForward {
             throw new IllegalArgumentException("model.ffn_hidden (F=" + neurons + ") must be divisible by sparsity.m (M=" + cfg.m() + ")");
         }
         if (d % 4 != 0) throw new IllegalArgumentException("model.dim must be a multiple of 4 for 2:4 weights, got " + d);
+        if (mvue && !k.supportsMvue()) {
+            throw new IllegalArgumentException("sparsity.mvue is not implemented on backend '" + b.name() + "'; set sparsity.mvue=false or use the cpu backend");
+        }
         if (mvue && blockRows % 4 != 0) {
-            throw new IllegalArgumentException("sparsity.mvue groups 4 routed rows, so sparsity.v must be a multiple of 4, got " + blockRows);
+            throw new IllegalArgumentException("sparsity.mvue groups 4 routed rows, so sparsity.v must be a multiple of 4, got " + cfg.v());
         }
         int cap = r.tokenCapacity(), padded = Math.addExact(cap, experts * (blockRows - 1));
         w1 = new Tensor[layers];
@@ -92,12 +96,22 @@ public final class SparseFfn implements FeedForward {
             dW2[l] = r.grad(ParameterLayout.layerName(l, "w2"));
             centres[l] = r.alloc().f32(experts, d);
             perm[l] = r.alloc().i32(padded);
-            w1e[l] = k.allocateWeight(neurons, d);
-            w2et[l] = k.allocateWeight(neurons, d);
+            w1e[l] = k.allocateWeight(neurons, d, experts);
+            w2et[l] = k.allocateWeight(neurons, d, experts);
             act[l] = k.allocateActivations(padded, neurons, experts);
         }
         scores = r.alloc().f32(cap, experts);
         mvueRows = mvue ? r.alloc().f32(cap, d) : null;
+    }
+
+    private static int lcm(int a, int b) {
+        int x = a, y = b;
+        while (y != 0) {
+            int r = x % y;
+            x = y;
+            y = r;
+        }
+        return Math.multiplyExact(a / x, b);
     }
 
     /** Sets layer's frozen S-STE scales β1 (W1) and β2 (W2). */

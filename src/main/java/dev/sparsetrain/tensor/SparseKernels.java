@@ -74,8 +74,18 @@ public interface SparseKernels {
         public double droppedMassFraction() { return mass == 0 ? 0 : 1 - keptMass / mass; }
     }
 
-    /** A packed weight for an effective [rows, cols] matrix; cols must be a multiple of 4. */
-    PackedWeight allocateWeight(int rows, int cols);
+    /**
+     * A packed weight for an effective [rows, cols] matrix; cols must be a multiple of 4. The rows
+     * are {@code experts} equal blocks (one per neuron expert, rows % experts == 0): a GPU packs each
+     * block as a sparse GEMM operand of its own, since every expert multiplies only its block.
+     */
+    PackedWeight allocateWeight(int rows, int cols, int experts);
+
+    /**
+     * Each expert's routed row count must be a multiple of this (the router pads with zero rows):
+     * 1 on the CPU; the row-block height of the GPU's packed 2:4 layout on CUDA.
+     */
+    default int rowAlignment() { return 1; }
 
     /** Packed activations for up to {@code capacityRows} routed rows of {@code neurons} in {@code experts} experts. */
     PackedActivations allocateActivations(int capacityRows, int neurons, int experts);
@@ -144,6 +154,9 @@ public interface SparseKernels {
     void upWeightGradient(Tensor dW1, PackedActivations act, Tensor x);
 
     // ---- MVUE (SPEC §3.5), optional left operands of GEMMs 5 and 6 ------------------------------------
+
+    /** Whether the two MVUE methods below run on this backend (the model refuses sparsity.mvue otherwise). */
+    default boolean supportsMvue() { return true; }
 
     /**
      * out = dY with each column sparsified by MVUE in groups of 4 consecutive routed rows (padding

@@ -17,13 +17,19 @@ final class TimedSparseKernels implements SparseKernels {
     }
 
     @Override
-    public PackedWeight allocateWeight(int rows, int cols) {
-        if (!timer.profiling()) return inner.allocateWeight(rows, cols);
+    public PackedWeight allocateWeight(int rows, int cols, int experts) {
+        if (!timer.profiling()) return inner.allocateWeight(rows, cols, experts);
         long t = timer.begin();
-        PackedWeight w = inner.allocateWeight(rows, cols);
+        PackedWeight w = inner.allocateWeight(rows, cols, experts);
         timer.end(OpCategory.SPARSE, t);
         return w;
     }
+
+    @Override
+    public int rowAlignment() { return inner.rowAlignment(); }
+
+    @Override
+    public boolean supportsMvue() { return inner.supportsMvue(); }
 
     @Override
     public PackedActivations allocateActivations(int capacityRows, int neurons, int experts) {

@@ -91,7 +91,7 @@ class CpuSparseKernelsTest {
         var perm = b.zeros(dev.sparsetrain.tensor.DType.I32, 8);
         b.uploadInts(perm, new int[] {0, 1, 2, 3, 4, 5, 6, 7}, 0);
         var e = assertThrows(IllegalArgumentException.class,
-                () -> cpu.upProject(ref.allocateActivations(8, 16, 2), x, perm, new int[] {0, 4, 8}, cpu.allocateWeight(16, 8)));
+                () -> cpu.upProject(ref.allocateActivations(8, 16, 2), x, perm, new int[] {0, 4, 8}, cpu.allocateWeight(16, 8, 2)));
         assertTrue(e.getMessage().contains("another backend"), e.getMessage());
     }
 }

@@ -27,8 +27,8 @@ final class SparsePipeline {
         this.b = backend;
         this.k = backend.sparse();
         int d = s.d, f = s.neurons / s.experts, p = s.rows();
-        w1e = k.allocateWeight(s.neurons, d);
-        w2et = k.allocateWeight(s.neurons, d);
+        w1e = k.allocateWeight(s.neurons, d, s.experts);
+        w2et = k.allocateWeight(s.neurons, d, s.experts);
         act = k.allocateActivations(p + 5, s.neurons, s.experts);
         poisonPacked(act);
         Tensor x = upload(s.x, s.tokens, d), w1 = upload(s.w1, s.neurons, d), w2 = upload(s.w2, d, s.neurons);

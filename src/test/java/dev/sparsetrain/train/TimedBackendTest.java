@@ -132,7 +132,7 @@ class TimedBackendTest {
         var rng = new SplittableRandom(SEED);
         Tensor w = timed.zeros(DType.F32, 4, 8);
         timed.upload(w, gaussian(rng, 32), 0);
-        var packed = kernels.allocateWeight(4, 8);
+        var packed = kernels.allocateWeight(4, 8, 1);
         kernels.pruneWeight(packed, w, false, 1f);
         assertEquals(0, timed.times().calls(OpCategory.SPARSE));
         timed.startProfiling();
@@ -144,7 +144,7 @@ class TimedBackendTest {
         assertEquals(2, timed.times().calls(OpCategory.SPARSE));
         float[] expected = new float[32];
         var reference = new CpuBackend();
-        var refPacked = reference.sparse().allocateWeight(4, 8);
+        var refPacked = reference.sparse().allocateWeight(4, 8, 1);
         Tensor refW = reference.zeros(DType.F32, 4, 8);
         reference.upload(refW, timed.toHost(w), 0);
         reference.sparse().pruneWeight(refPacked, refW, false, 1f);

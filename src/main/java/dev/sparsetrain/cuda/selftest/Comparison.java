@@ -43,6 +43,28 @@ public final class Comparison {
         return new CheckRow(op, shape, maxAbs, maxRel, tolerance, maxRel <= tolerance, null);
     }
 
+    /**
+     * Compares whole tensors by ‖got − want‖₂ / ‖want‖₂ (reported as the relative error; the absolute
+     * column is the largest elementwise difference). For results where a few elements may
+     * legitimately differ by order one while the tensor as a whole agrees: a 2:4 selection that
+     * bf16 rounding can flip at near-ties. Any NaN or infinity where the reference is finite fails.
+     */
+    public static CheckRow compareNorm(String op, String shape, float[] got, float[] want, double tolerance) {
+        if (got.length != want.length) {
+            return new CheckRow(op, shape, Double.NaN, Double.NaN, tolerance, false,
+                    "length " + got.length + " differs from the reference's " + want.length);
+        }
+        double diff = 0, norm = 0, maxAbs = 0;
+        for (int i = 0; i < got.length; i++) {
+            double e = error(got[i], want[i]);
+            maxAbs = Math.max(maxAbs, e);
+            diff += e * e;
+            norm += (double) want[i] * want[i];
+        }
+        double rel = Math.sqrt(diff) / Math.max(Math.sqrt(norm), Double.MIN_NORMAL);
+        return new CheckRow(op, shape, maxAbs, rel, tolerance, rel <= tolerance, null);
+    }
+
     /** Compares two scalars (a reduction's result); the floor is not needed for one value. */
     public static CheckRow compareScalar(String op, String shape, double got, double want, double tolerance) {
         double abs = error(got, want);

@@ -32,10 +32,22 @@ public final class ModelCheck {
 
     private ModelCheck() {}
 
+    /** FFN width of the sparse run: 2 experts (M=8) of 256 neurons, a whole number of the GPU's 64-row packed blocks. */
+    static final int SPARSE_FFN_HIDDEN = 512;
+
     static RunConfig config(FfnKind ffn, long seed, int steps) {
-        var model = new ModelConfig(VOCAB, DIM, LAYERS, HEADS, KV_HEADS, FFN_HIDDEN, ffn, SEQ_LEN, 10000f, 1e-5f, 0.02f);
+        return config(ffn, FFN_HIDDEN, seed, steps, new SparsityConfig(false, 0.2, 0.8, 8, 16, "nearest", "l2", 10, 0, false, "latent"));
+    }
+
+    /** A relu² model whose middle half of the steps runs the sparse FFN (M=8): dense → sparse → dense, both switches. */
+    static RunConfig sparseConfig(long seed, int steps) {
+        return config(FfnKind.RELU2, SPARSE_FFN_HIDDEN, seed, steps,
+                new SparsityConfig(true, 0.25, 0.75, 8, 16, "nearest", "l2", 10, 0, false, "latent"));
+    }
+
+    private static RunConfig config(FfnKind ffn, int ffnHidden, long seed, int steps, SparsityConfig sparsity) {
+        var model = new ModelConfig(VOCAB, DIM, LAYERS, HEADS, KV_HEADS, ffnHidden, ffn, SEQ_LEN, 10000f, 1e-5f, 0.02f);
         var train = new TrainConfig(BATCH, 1, steps, 3e-3f, 0.1f, 5, 0.1f, 0.9f, 0.95f, 1e-8f, 1.0f, 0, 1, 0, 1, 3, seed);
-        var sparsity = new SparsityConfig(false, 0.2, 0.8, 8, 16, "nearest", "l2", 10, 0, false, "latent");
         return new RunConfig(model, train, new DataConfig("synthetic", "bytes", ""), sparsity);
     }
 
@@ -43,18 +55,24 @@ public final class ModelCheck {
     public static void run(Backend candidate, Backend reference, long seed, int steps, Consumer<CheckRow> out) {
         if (steps <= 0) throw new IllegalArgumentException("training steps must be > 0, got " + steps);
         double tolerance = tolerance(candidate);
+        String shape = "V=" + VOCAB + " d=" + DIM + " L=" + LAYERS + " H=" + HEADS + "/" + KV_HEADS + " T=" + BATCH + "x" + SEQ_LEN;
         for (FfnKind ffn : FfnKind.values()) {
-            String name = "train " + ffn.name().toLowerCase(Locale.ROOT) + " " + steps + " steps";
-            String shape = "V=" + VOCAB + " d=" + DIM + " L=" + LAYERS + " H=" + HEADS + "/" + KV_HEADS + " T=" + BATCH + "x" + SEQ_LEN;
-            try {
-                RunConfig config = config(ffn, seed, steps);
-                StepStats[] got = train(candidate, config, seed);
-                StepStats[] want = train(reference, config, seed);
-                out.accept(Comparison.compare(name + ": loss", shape, losses(got), losses(want), tolerance));
-                out.accept(Comparison.compare(name + ": grad norm", shape, gradNorms(got), gradNorms(want), tolerance));
-            } catch (RuntimeException e) {
-                out.accept(CheckRow.failed(name, shape, e));
-            }
+            compare(candidate, reference, "train " + ffn.name().toLowerCase(Locale.ROOT) + " " + steps + " steps", shape,
+                    config(ffn, seed, steps), seed, tolerance, out);
+        }
+        compare(candidate, reference, "train relu2 dense→sparse M=8→dense " + steps + " steps", shape + " F=" + SPARSE_FFN_HIDDEN,
+                sparseConfig(seed, steps), seed, tolerance, out);
+    }
+
+    private static void compare(Backend candidate, Backend reference, String name, String shape, RunConfig config, long seed,
+                                double tolerance, Consumer<CheckRow> out) {
+        try {
+            StepStats[] got = train(candidate, config, seed);
+            StepStats[] want = train(reference, config, seed);
+            out.accept(Comparison.compare(name + ": loss", shape, losses(got), losses(want), tolerance));
+            out.accept(Comparison.compare(name + ": grad norm", shape, gradNorms(got), gradNorms(want), tolerance));
+        } catch (RuntimeException e) {
+            out.accept(CheckRow.failed(name, shape, e));
         }
     }
 

@@ -25,6 +25,7 @@ public final class OpSuite {
         all.addAll(MatmulChecks.all());
         all.addAll(LayerChecks.all());
         all.addAll(LossChecks.all());
+        all.addAll(SparseChecks.all());
         return all;
     }
 

@@ -59,6 +59,13 @@ final class Twins implements AutoCloseable {
         return floats(v, shape);
     }
 
+    /** Normal values with standard deviation {@code std}. */
+    Pair scaledGaussian(double std, long... shape) {
+        float[] v = new float[size(shape)];
+        for (int i = 0; i < v.length; i++) v[i] = (float) (random.nextGaussian() * std);
+        return floats(v, shape);
+    }
+
     /** Uniform values in [lo, hi). */
     Pair uniform(double lo, double hi, long... shape) {
         float[] v = new float[size(shape)];
@@ -135,6 +142,14 @@ final class Twins implements AutoCloseable {
         double got = r.run(candidate, Side.CANDIDATE);
         double want = r.run(reference, Side.REFERENCE);
         return new double[] {got, want};
+    }
+
+    /** The candidate's sparse row alignment (each expert's routed rows are padded to a multiple). */
+    int candidateSparseRowAlignment() { return candidate.sparse().rowAlignment(); }
+
+    /** Compares a pair's two sides by relative Frobenius error (see {@link Comparison#compareNorm}). */
+    CheckRow compareNorm(String op, String shape, Pair p, double tolerance) {
+        return Comparison.compareNorm(op, shape, candidate.toHost(p.candidate()), reference.toHost(p.reference()), tolerance);
     }
 
     /** Compares a pair's two sides after an op. */

@@ -3,6 +3,7 @@ package dev.sparsetrain.cuda.selftest;
 import dev.sparsetrain.cpu.CpuBackend;
 import dev.sparsetrain.tensor.Backend;
 import dev.sparsetrain.tensor.DType;
+import dev.sparsetrain.tensor.SparseKernels;
 import dev.sparsetrain.tensor.Tensor;
 
 /**
@@ -40,6 +41,8 @@ final class PerturbedBackend implements Backend {
     }
 
     @Override public void add(Tensor out, Tensor a, Tensor b) { cpu.add(out, a, b); }
+    /** The CPU's own sparse kernels, unperturbed: the sparse rows must pass while another op is wrong. */
+    @Override public SparseKernels sparse() { return cpu.sparse(); }
     @Override public double sumSquares(Tensor t) { return cpu.sumSquares(t); }
 
     @Override
