@@ -22,12 +22,12 @@ import java.util.Map;
  *       training step that repeats its shapes allocates nothing. Being fresh allocations they are
  *       256-byte aligned, which also frees the heuristic to pick the fastest kernels.
  * </ul>
- * {@link #runBf16} is the third entry, independent of the precision: operands that already are
- * bfloat16 (the sparse FFN's weight-gradient GEMMs, the check of {@link SparseMatmul}'s
- * algorithms), with leading dimensions, read directly without a conversion pass.
+ * {@link #runBf16} takes operands that already are bfloat16, whatever the precision (the sparse
+ * FFN's weight-gradient GEMMs, the reference of {@link SparseMatmul}'s algorithm check), with
+ * leading dimensions, and reads them directly without a conversion pass.
  *
- * <p>A plan (descriptor, layouts, the heuristic's algorithm) is built once per shape, transposes and
- * pointer alignments, and reused: a training step repeats the same few shapes, and the hot path then
+ * <p>A plan (descriptor, layouts, the heuristic's algorithm) is built once per shape, transposes,
+ * leading dimensions, operand type and pointer alignments, and reused: a training step repeats the same few shapes, and the hot path then
  * allocates nothing. Alignments are part of the key because the heuristic may only pick kernels
  * whose alignment needs the pointers meet, and tensor views into the flat parameter buffer start at
  * any float.

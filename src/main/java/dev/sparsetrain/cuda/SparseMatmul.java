@@ -174,29 +174,45 @@ final class SparseMatmul implements AutoCloseable {
      */
     void run(long d, boolean dColMajor, long aCompressed, long b, boolean bColMajor, int ldb, int m, int n, int k,
              float alphaValue, float betaValue) {
-        if (!supports(m, n, k)) {
-            throw new IllegalArgumentException("the sparse GEMM needs m % 64 == 0, k % 32 == 0 and n % 8 == 0, got m=" + m + " n=" + n
-                    + " k=" + k + "; run this shape through the dense GEMM (cuBLASLt)");
-        }
-        int minLd = bColMajor ? k : n;
-        if (ldb < minLd || ldb % 8 != 0) {
-            throw new IllegalArgumentException("ldb=" + ldb + " for a " + (bColMajor ? "column" : "row") + "-major B: it must be at least "
-                    + minLd + " and a multiple of 8 (16-byte rows)");
-        }
         checkAligned("D", d);
         checkAligned("compressed A", aCompressed);
         checkAligned("B", b);
         PlanKey key = new PlanKey(m, n, k, bColMajor, ldb, dColMajor);
-        Plan p = plans.get(key);
-        if (p == null) {
-            p = planFor(key);
-            plans.put(key, p);
-        }
+        Plan p = plan(key);
         long ws = workspace.atLeast(p.workspaceBytes);
         alpha.set(JAVA_FLOAT, 0, alphaValue);
         beta.set(JAVA_FLOAT, 0, betaValue);
         int status = lt.matmul(handle, p.plan, alpha, aCompressed, b, beta, d, d, ws, streams, 1);
         if (status != 0) throw lt.failure(status, "cusparseLtMatmul(" + key.describe() + ")");
+    }
+
+    /**
+     * Builds, searches and checks the plan of a {@link #run} with these shape, orders and stride now
+     * rather than on its first use: the check allocates operands of the full shape for a moment
+     * (for m×n×k = 16384×16384×4096 about 1.8 GB), which is easier to find before training fills
+     * the device. Waits for the device.
+     */
+    void prepare(boolean dColMajor, boolean bColMajor, int ldb, int m, int n, int k) {
+        plan(new PlanKey(m, n, k, bColMajor, ldb, dColMajor));
+    }
+
+    /** The cached plan of {@code key}, built on first use, after checking the shape and stride. */
+    private Plan plan(PlanKey key) {
+        Plan p = plans.get(key);
+        if (p != null) return p;
+        int m = key.m(), n = key.n(), k = key.k(), ldb = key.ldb();
+        if (!supports(m, n, k)) {
+            throw new IllegalArgumentException("the sparse GEMM needs m % 64 == 0, k % 32 == 0 and n % 8 == 0, got m=" + m + " n=" + n
+                    + " k=" + k + "; run this shape through the dense GEMM (cuBLASLt)");
+        }
+        int minLd = key.bColMajor() ? k : n;
+        if (ldb < minLd || ldb % 8 != 0) {
+            throw new IllegalArgumentException("ldb=" + ldb + " for a " + (key.bColMajor() ? "column" : "row") + "-major B: it must be at least "
+                    + minLd + " and a multiple of 8 (16-byte rows)");
+        }
+        p = planFor(key);
+        plans.put(key, p);
+        return p;
     }
 
     /** One line per cached plan: its key, how it describes the layout and which algorithm it settled on (for logs). */
@@ -258,7 +274,7 @@ final class SparseMatmul implements AutoCloseable {
                 }
                 searched = "searched algorithm " + p.configId + " failed the check against cuBLASLt (relative error " + format(error) + ")";
                 if (p.configId == 0) return searched;
-                p.useAlgorithm(0);
+                p.useDefaultAlgorithm();
             }
             double error = error(key, p, check, compressed.pointer());
             if (error <= TOLERANCE) {
@@ -397,11 +413,17 @@ final class SparseMatmul implements AutoCloseable {
             workspaceBytes = lt.workspaceBytes(handle, plan);
         }
 
-        /** Rebuilds the plan on algorithm {@code id}. */
-        void useAlgorithm(int id) {
-            lt.setAlgInt(handle, selection, CusparseLt.ALG_CONFIG_ID, id);
+        /**
+         * Rebuilds the plan on a fresh default selection (algorithm 0): a search may have left more
+         * than the algorithm id in the selection (split-K settings), and none of it should remain.
+         */
+        void useDefaultAlgorithm() {
             lt.destroyPlan(plan);
             planLive = false;
+            lt.destroyAlgSelection(selection);
+            selectionLive = false;
+            lt.algSelection(handle, selection, matmul);
+            selectionLive = true;
             initPlan();
         }
 
