@@ -22,9 +22,12 @@ import java.util.Map;
  *       training step that repeats its shapes allocates nothing. Being fresh allocations they are
  *       256-byte aligned, which also frees the heuristic to pick the fastest kernels.
  * </ul>
+ * {@link #runBf16} takes operands that already are bfloat16, whatever the precision (the sparse
+ * FFN's weight-gradient GEMMs, the reference of {@link SparseMatmul}'s algorithm check), with
+ * leading dimensions, and reads them directly without a conversion pass.
  *
- * <p>A plan (descriptor, layouts, the heuristic's algorithm) is built once per shape, transposes and
- * pointer alignments, and reused: a training step repeats the same few shapes, and the hot path then
+ * <p>A plan (descriptor, layouts, the heuristic's algorithm) is built once per shape, transposes,
+ * leading dimensions, operand type and pointer alignments, and reused: a training step repeats the same few shapes, and the hot path then
  * allocates nothing. Alignments are part of the key because the heuristic may only pick kernels
  * whose alignment needs the pointers meet, and tensor views into the flat parameter buffer start at
  * any float.
@@ -33,10 +36,8 @@ final class DenseMatmul implements AutoCloseable {
     /** cuBLASLt's recommended workspace on Hopper; smaller GPUs simply use less of it. */
     static final long WORKSPACE_BYTES = 32L << 20;
 
-    /** Scratch buffers grow in steps of this, so a slightly larger operand does not reallocate. */
-    private static final long SCRATCH_GRANULE = 2L << 20;
-
-    private record PlanKey(int m, int n, int k, boolean transA, boolean transB, int operandType, int alignA, int alignB, int alignC) {}
+    private record PlanKey(int m, int n, int k, boolean transA, boolean transB, int lda, int ldb, int ldc, int operandType,
+                           int alignA, int alignB, int alignC) {}
 
     private record Plan(long desc, long firstLayout, long secondLayout, long resultLayout, MemorySegment algo, long workspaceBytes) {}
 
@@ -44,7 +45,7 @@ final class DenseMatmul implements AutoCloseable {
     private final CudaContext context;
     private final GemmPrecision precision;
     private final KernelLauncher launcher;
-    private final Scratch scratchA, scratchB;
+    private final DeviceScratch scratchA, scratchB;
     private final Arena arena = Arena.ofShared();
     private final MemorySegment alpha = arena.allocate(JAVA_FLOAT);
     private final MemorySegment beta = arena.allocate(JAVA_FLOAT);
@@ -58,8 +59,8 @@ final class DenseMatmul implements AutoCloseable {
         this.context = context;
         this.precision = precision;
         this.launcher = launcher;
-        this.scratchA = new Scratch(context, "A");
-        this.scratchB = new Scratch(context, "B");
+        this.scratchA = new DeviceScratch(context, "bf16 scratch of GEMM operand A; " + GemmPrecision.VARIABLE + "=fp32 needs none");
+        this.scratchB = new DeviceScratch(context, "bf16 scratch of GEMM operand B; " + GemmPrecision.VARIABLE + "=fp32 needs none");
         this.handle = lt.createHandle();
         Driver.Allocation ws = context.driver.memAlloc(WORKSPACE_BYTES);
         if (ws.code() != 0) {
@@ -82,10 +83,29 @@ final class DenseMatmul implements AutoCloseable {
             a = a16;
             b = b16;
         }
-        PlanKey key = new PlanKey(m, n, k, transA, transB, operandType(), alignment(a), alignment(b), alignment(c));
+        int operandType = precision == GemmPrecision.BF16 ? CublasLt.CUDA_R_16BF : CublasLt.CUDA_R_32F;
+        String hint = precision == GemmPrecision.BF16 ? "; " + GemmPrecision.VARIABLE + "=fp32 selects the fp32 GEMMs" : "";
+        execute(new PlanKey(m, n, k, transA, transB, transA ? m : k, transB ? k : n, n, operandType, alignment(a), alignment(b), alignment(c)),
+                c, a, b, alphaValue, betaValue, hint);
+    }
+
+    /**
+     * C (fp32, row-major, leading dimension ldc) = alpha·op(A)·op(B) + beta·C, A and B bf16 row-major
+     * with leading dimensions lda/ldb as stored (op = transpose when transA/transB: A is stored [m,k],
+     * or [k,m] when transA; B [k,n], or [n,k] when transB), no conversion pass. Tensor cores with fp32
+     * accumulation, whatever this backend's {@link GemmPrecision}.
+     */
+    void runBf16(long c, int ldc, long a, int lda, boolean transA, long b, int ldb, boolean transB,
+                 int m, int n, int k, float alphaValue, float betaValue) {
+        execute(new PlanKey(m, n, k, transA, transB, lda, ldb, ldc, CublasLt.CUDA_R_16BF, alignment(a), alignment(b), alignment(c)),
+                c, a, b, alphaValue, betaValue, "");
+    }
+
+    /** Runs one GEMM through the plan of {@code key}, building it on first use; {@code hint} ends a "no algorithm" message. */
+    private void execute(PlanKey key, long c, long a, long b, float alphaValue, float betaValue, String hint) {
         Plan plan = plans.get(key);
         if (plan == null) {
-            plan = plan(key);
+            plan = plan(key, hint);
             plans.put(key, plan);
         }
         alpha.set(JAVA_FLOAT, 0, alphaValue);
@@ -93,23 +113,21 @@ final class DenseMatmul implements AutoCloseable {
         // The library's first operand is our B and its second our A (see ColumnMajorGemm); D = C in place.
         int status = lt.matmul(handle, plan.desc(), alpha, b, plan.firstLayout(), a, plan.secondLayout(), beta,
                 c, plan.resultLayout(), c, plan.resultLayout(), plan.algo(), workspace, plan.workspaceBytes(), context.stream());
-        if (status != 0) {
-            throw lt.failure(status, "cublasLtMatmul(m=" + m + ", n=" + n + ", k=" + k + ", transA=" + transA + ", transB=" + transB + ")");
-        }
+        if (status != 0) throw lt.failure(status, "cublasLtMatmul(" + shape(key) + ")");
     }
 
-    private Plan plan(PlanKey key) {
-        ColumnMajorGemm g = ColumnMajorGemm.of(key.m(), key.n(), key.k(), key.transA(), key.transB());
+    private Plan plan(PlanKey key, String hint) {
+        ColumnMajorGemm g = ColumnMajorGemm.of(key.m(), key.n(), key.k(), key.transA(), key.transB(), key.lda(), key.ldb(), key.ldc());
         long desc = lt.createMatmulDesc(CublasLt.CUBLAS_COMPUTE_32F, CublasLt.CUDA_R_32F);
         long first = 0, second = 0, result = 0;
         try {
             lt.setMatmulDescInt(desc, CublasLt.MATMUL_DESC_TRANSA, g.first().transposed() ? CublasLt.CUBLAS_OP_T : CublasLt.CUBLAS_OP_N);
             lt.setMatmulDescInt(desc, CublasLt.MATMUL_DESC_TRANSB, g.second().transposed() ? CublasLt.CUBLAS_OP_T : CublasLt.CUBLAS_OP_N);
-            first = layout(g.first());
-            second = layout(g.second());
+            first = lt.createLayout(key.operandType(), g.first().rows(), g.first().cols(), g.first().ld());
+            second = lt.createLayout(key.operandType(), g.second().rows(), g.second().cols(), g.second().ld());
             result = lt.createLayout(CublasLt.CUDA_R_32F, g.rows(), g.cols(), g.ldResult());
             MemorySegment algo = arena.allocate(CublasLt.ALGO_BYTES, 8);
-            long workspaceBytes = chooseAlgorithm(key, desc, first, second, result, algo);
+            long workspaceBytes = chooseAlgorithm(key, desc, first, second, result, algo, hint);
             return new Plan(desc, first, second, result, algo, workspaceBytes);
         } catch (RuntimeException e) {
             for (long layout : new long[] {first, second, result}) if (layout != 0) lt.destroyLayout(layout);
@@ -119,7 +137,7 @@ final class DenseMatmul implements AutoCloseable {
     }
 
     /** Runs the heuristic for one plan, copies its best algorithm into {@code algo} and returns the workspace it needs. */
-    private long chooseAlgorithm(PlanKey key, long desc, long first, long second, long result, MemorySegment algo) {
+    private long chooseAlgorithm(PlanKey key, long desc, long first, long second, long result, MemorySegment algo, String hint) {
         long pref = lt.createPreference();
         try (Arena scratch = Arena.ofConfined()) {
             lt.setPreferenceLong(pref, CublasLt.PREF_MAX_WORKSPACE_BYTES, WORKSPACE_BYTES);
@@ -130,10 +148,9 @@ final class DenseMatmul implements AutoCloseable {
             lt.setPreferenceInt(pref, CublasLt.PREF_MIN_ALIGNMENT_D_BYTES, key.alignC());
             MemorySegment results = scratch.allocate(CublasLt.HEURISTIC_RESULT_BYTES, 8);
             int found = lt.heuristic(handle, desc, first, second, result, result, pref, results);
-            String shape = "m=" + key.m() + " n=" + key.n() + " k=" + key.k() + " transA=" + key.transA() + " transB=" + key.transB()
-                    + " (pointer alignments A " + key.alignA() + ", B " + key.alignB() + ", C " + key.alignC() + " bytes)";
-            if (found == 0) throw new CudaException("cuBLASLt has no " + precision.label() + " algorithm for " + shape
-                    + (precision == GemmPrecision.BF16 ? "; " + GemmPrecision.VARIABLE + "=fp32 selects the fp32 GEMMs" : ""));
+            String shape = shape(key) + " (pointer alignments A " + key.alignA() + ", B " + key.alignB() + ", C " + key.alignC() + " bytes)";
+            String operands = key.operandType() == CublasLt.CUDA_R_16BF ? "bf16" : "fp32";
+            if (found == 0) throw new CudaException("cuBLASLt has no " + operands + " algorithm for " + shape + hint);
             int state = results.get(JAVA_INT, CublasLt.HEURISTIC_STATE_OFFSET);
             if (state != 0) throw lt.failure(state, "cublasLtMatmulAlgoGetHeuristic for " + shape);
             algo.copyFrom(results.asSlice(0, CublasLt.ALGO_BYTES));
@@ -143,13 +160,9 @@ final class DenseMatmul implements AutoCloseable {
         }
     }
 
-    private long layout(ColumnMajorGemm.Operand o) {
-        return lt.createLayout(operandType(), o.rows(), o.cols(), o.ld());
-    }
-
-    /** The cudaDataType of A and B as cuBLASLt reads them. */
-    private int operandType() {
-        return precision == GemmPrecision.BF16 ? CublasLt.CUDA_R_16BF : CublasLt.CUDA_R_32F;
+    private static String shape(PlanKey key) {
+        return "m=" + key.m() + ", n=" + key.n() + ", k=" + key.k() + ", transA=" + key.transA() + ", transB=" + key.transB()
+                + ", lda=" + key.lda() + ", ldb=" + key.ldb() + ", ldc=" + key.ldc();
     }
 
     /** The largest power of two, at most 256, that divides {@code address}: what a kernel may assume of the pointer. */
@@ -177,41 +190,6 @@ final class DenseMatmul implements AutoCloseable {
                 context.driver.memFree(workspace);
                 arena.close();
             }
-        }
-    }
-
-    /** One device buffer that only grows: the bf16 copy of one GEMM operand. */
-    private static final class Scratch implements AutoCloseable {
-        private final CudaContext context;
-        private final String operand;
-        private long pointer, bytes;
-
-        Scratch(CudaContext context, String operand) {
-            this.context = context;
-            this.operand = operand;
-        }
-
-        /** A buffer of at least {@code needed} bytes; reallocates (rarely: the first step's shapes) only when it must grow. */
-        long atLeast(long needed) {
-            if (needed <= bytes) return pointer;
-            long size = Math.ceilDiv(needed, SCRATCH_GRANULE) * SCRATCH_GRANULE;
-            // Queued GEMMs may still read the old buffer.
-            close();
-            Driver.Allocation a = context.driver.memAlloc(size);
-            context.driver.check(a.code(), "cuMemAlloc_v2(bf16 scratch of GEMM operand " + operand + ", " + CudaMemory.human(size)
-                    + "; " + GemmPrecision.VARIABLE + "=fp32 needs none)");
-            pointer = a.pointer();
-            bytes = size;
-            return pointer;
-        }
-
-        @Override
-        public void close() {
-            if (pointer == 0) return;
-            context.synchronize();
-            context.driver.memFree(pointer);
-            pointer = 0;
-            bytes = 0;
         }
     }
 }

@@ -39,6 +39,8 @@ public final class NativeLibraries {
             List.of("libnvrtc.so.13", "libnvrtc.so.12", "libnvrtc.so"), List.of("libnvrtc-builtins.so"));
     public static final Library CUBLASLT = new Library("cuBLASLt",
             List.of("libcublasLt.so.13", "libcublasLt.so.12", "libcublasLt.so"), List.of());
+    /** 0.x keeps soname .so.0; the nvidia-cusparselt-cu12/cu13 wheels install it under nvidia/cusparselt/lib. */
+    public static final Library CUSPARSELT = new Library("cuSPARSELt", List.of("libcusparseLt.so.0", "libcusparseLt.so"), List.of());
 
     /**
      * An opened library.
