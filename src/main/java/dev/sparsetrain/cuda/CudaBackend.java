@@ -2,6 +2,7 @@ package dev.sparsetrain.cuda;
 
 import dev.sparsetrain.tensor.Backend;
 import dev.sparsetrain.tensor.DType;
+import dev.sparsetrain.tensor.SparseKernels;
 import dev.sparsetrain.tensor.Tensor;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -29,16 +30,21 @@ public final class CudaBackend implements Backend {
     private final CublasLt cublasLt;
     private final DenseMatmul matmul;
     private final GemmPrecision gemmPrecision;
+    private final LibrarySearchPath libraries;
     private final Arena arena;
     private final CudaLauncher launcher;
     private final Tensor partials;
     private final float[] hostPartials = new float[CudaKernels.SUM_BLOCKS];
     private float[] hostLosses = new float[0];
+    /** cuSPARSELt and the sparse FFN kernels, opened by the first {@link #sparse()}: dense training needs neither. */
+    private SparseMatmul sparseMatmul;
+    private CudaSparseKernels sparseKernels;
     private boolean closed;
 
     private CudaBackend(CudaContext context, Nvrtc nvrtc, CublasLt cublasLt, KernelCache cache, Supplier<Map<String, String>> sources,
-                        GemmPrecision gemmPrecision, List<AutoCloseable> opened) {
+                        GemmPrecision gemmPrecision, LibrarySearchPath libraries, List<AutoCloseable> opened) {
         this.context = context;
+        this.libraries = libraries;
         this.gemmPrecision = gemmPrecision;
         this.nvrtc = nvrtc;
         this.cublasLt = cublasLt;
@@ -78,7 +84,7 @@ public final class CudaBackend implements Backend {
         CudaContext context = CudaContext.open(Driver.load(path), ordinal);
         List<AutoCloseable> opened = new ArrayList<>();
         try {
-            return new CudaBackend(context, Nvrtc.load(path), CublasLt.load(path), cache, sources, gemmPrecision, opened);
+            return new CudaBackend(context, Nvrtc.load(path), CublasLt.load(path), cache, sources, gemmPrecision, path, opened);
         } catch (RuntimeException e) {
             for (AutoCloseable r : opened.reversed()) {
                 try {
@@ -152,6 +158,15 @@ public final class CudaBackend implements Backend {
         long n = hostRange(dst, DType.I32, src.length, srcOff, "uploadInts");
         if (n == 0) return;
         context.driver.copyHostToDevice(CudaStorage.ptr(dst), MemorySegment.ofArray(src).asSlice(srcOff * 4L, n * 4), n * 4);
+    }
+
+    /** An I32 tensor's values on the host (synchronises). */
+    int[] downloadInts(Tensor src) {
+        context.makeCurrent();
+        requireDType(src, DType.I32, "downloadInts");
+        int[] out = new int[Math.toIntExact(src.numel())];
+        if (out.length > 0) context.driver.copyDeviceToHost(MemorySegment.ofArray(out), CudaStorage.ptr(src), out.length * 4L);
+        return out;
     }
 
     @Override
@@ -339,6 +354,45 @@ public final class CudaBackend implements Backend {
         CudaKernels.adamw(launcher, param, grad, m, v, lr, beta1, beta2, eps, weightDecay, step, gradScale);
     }
 
+    // ---- sparse FFN ----------------------------------------------------------------------------------
+
+    /**
+     * The sparse FFN kernels: on the first call loads cuSPARSELt ({@link MissingLibraryException}
+     * names where it looked) and checks at start-up that our packer writes the library's compressed
+     * layout ({@link SparseLayoutCheck}); if it does not (a cuSPARSELt version that changed it), a
+     * warning goes to stderr and the library's own, slower compression is used instead.
+     */
+    @Override
+    public SparseKernels sparse() {
+        context.makeCurrent();
+        if (sparseKernels != null) return sparseKernels;
+        CusparseLt library = CusparseLt.load(libraries);
+        SparseMatmul spmm = new SparseMatmul(library, context, matmul);
+        try {
+            SparseLayoutCheck.Result layout = SparseLayoutCheck.run(spmm, context);
+            if (!layout.matches()) {
+                System.err.println("sparsetrain: WARNING: cuSPARSELt " + layout.libraryVersion() + " does not use the packed 2:4 layout our kernels"
+                        + " write (" + layout.firstMismatch() + "); compressing with the library instead, which costs milliseconds per"
+                        + " GEMM operand. Report this with the library version.");
+            }
+            sparseKernels = new CudaSparseKernels(this, context, memory, launcher, spmm, matmul, !layout.matches());
+            sparseMatmul = spmm;
+            return sparseKernels;
+        } catch (RuntimeException e) {
+            try {
+                spmm.close();
+            } catch (RuntimeException suppressed) {
+                e.addSuppressed(suppressed);
+            }
+            throw e;
+        }
+    }
+
+    /** cuSPARSELt's version and file once {@link #sparse()} has loaded it, else "not loaded". */
+    public String sparseLibrary() {
+        return sparseMatmul == null ? "cuSPARSELt not loaded" : "cuSPARSELt " + sparseMatmul.version() + " (" + sparseMatmul.location() + ")";
+    }
+
     // ---- lifetime ---------------------------------------------------------------------------------------
 
     @Override
@@ -358,7 +412,12 @@ public final class CudaBackend implements Backend {
         } catch (RuntimeException e) {
             failure = e;
         }
-        for (AutoCloseable r : List.<AutoCloseable>of(matmul, modules, memory, arena, context)) {
+        List<AutoCloseable> resources = new ArrayList<>();
+        if (sparseKernels != null) resources.add(sparseKernels);
+        // cuSPARSELt checks its algorithms with cuBLASLt GEMMs: it goes before the dense GEMMs.
+        if (sparseMatmul != null) resources.add(sparseMatmul);
+        resources.addAll(List.of(matmul, modules, memory, arena, context));
+        for (AutoCloseable r : resources) {
             try {
                 r.close();
             } catch (Exception e) {

@@ -9,8 +9,8 @@ import java.util.function.Function;
  * One layer's routed activations on the GPU, everything its backward needs: the gathered input X
  * (bf16, for GEMM 6), A packed per expert (cuSPARSELt left operands of GEMM 2) and dense (bf16, for
  * GEMM 5), relu(z) of the kept entries and the kept pairs (for dZ = dA ⊙ 2relu(z)), and dZ packed
- * (GEMM 4) and dense (GEMM 6). Expert e's routed rows are [off_e, off_{e+1}); its packed block starts
- * at byte off_e·f·9/8 of a packed buffer (values then metadata of a P_e × f operand).
+ * (GEMM 4) and dense (GEMM 6). Expert e's routed rows are [off_e, off_{e+1}); its packed block (values
+ * then metadata of a P_e × f operand) starts at {@link #packedOffsets}[e].
  */
 final class CudaPackedActivations implements PackedActivations {
     final int capacityRows, neurons, experts, f;
@@ -22,8 +22,14 @@ final class CudaPackedActivations implements PackedActivations {
 
     private final Function<Tensor, int[]> permDownloader;
 
+    /** Byte capacity of {@link #packedA} and {@link #packedDz}. */
+    final long packedCapacityBytes;
+    /** Byte offset of each expert's block in {@link #packedA} and {@link #packedDz}, set with the routing. */
+    long[] packedOffsets;
+
     CudaPackedActivations(CudaMemory memory, Function<Tensor, int[]> permDownloader, int capacityRows, int neurons, int experts,
-                          int partialsCount) {
+                          long packedCapacityBytes, int partialsCount) {
+        this.packedCapacityBytes = packedCapacityBytes;
         this.permDownloader = permDownloader;
         this.capacityRows = capacityRows;
         this.neurons = neurons;
@@ -31,11 +37,11 @@ final class CudaPackedActivations implements PackedActivations {
         this.f = neurons / experts;
         long cells = (long) capacityRows * f;
         rowOffsetsOnDevice = memory.allocate(DType.I32, experts + 1);
-        packedA = bytes(memory, packedBytes(cells));
+        packedA = bytes(memory, packedCapacityBytes);
         denseA = memory.allocate(DType.BF16, capacityRows, f);
         keptRelu = memory.allocate(DType.BF16, capacityRows, f / 2);
         nibbles = bytes(memory, cells / 4);
-        packedDz = bytes(memory, packedBytes(cells));
+        packedDz = bytes(memory, packedCapacityBytes);
         denseDz = memory.allocate(DType.BF16, capacityRows, f);
         partials = memory.allocate(DType.F32, partialsCount);
     }
@@ -51,9 +57,6 @@ final class CudaPackedActivations implements PackedActivations {
     int rows() { return rowOffsets[experts]; }
 
     int expertRows(int e) { return rowOffsets[e + 1] - rowOffsets[e]; }
-
-    /** Byte offset of expert e's block in {@link #packedA} and {@link #packedDz}. */
-    long packedOffset(int e) { return packedBytes((long) rowOffsets[e] * f); }
 
     @Override
     public int capacityRows() { return capacityRows; }

@@ -37,7 +37,7 @@ final class DenseMatmul implements AutoCloseable {
     static final long WORKSPACE_BYTES = 32L << 20;
 
     private record PlanKey(int m, int n, int k, boolean transA, boolean transB, int lda, int ldb, int ldc, int operandType,
-                           int alignA, int alignB, int alignC) {}
+                           int resultType, int alignA, int alignB, int alignC) {}
 
     private record Plan(long desc, long firstLayout, long secondLayout, long resultLayout, MemorySegment algo, long workspaceBytes) {}
 
@@ -85,8 +85,8 @@ final class DenseMatmul implements AutoCloseable {
         }
         int operandType = precision == GemmPrecision.BF16 ? CublasLt.CUDA_R_16BF : CublasLt.CUDA_R_32F;
         String hint = precision == GemmPrecision.BF16 ? "; " + GemmPrecision.VARIABLE + "=fp32 selects the fp32 GEMMs" : "";
-        execute(new PlanKey(m, n, k, transA, transB, transA ? m : k, transB ? k : n, n, operandType, alignment(a), alignment(b), alignment(c)),
-                c, a, b, alphaValue, betaValue, hint);
+        execute(new PlanKey(m, n, k, transA, transB, transA ? m : k, transB ? k : n, n, operandType, CublasLt.CUDA_R_32F, alignment(a),
+                alignment(b), alignment(c)), c, a, b, alphaValue, betaValue, hint);
     }
 
     /**
@@ -97,8 +97,15 @@ final class DenseMatmul implements AutoCloseable {
      */
     void runBf16(long c, int ldc, long a, int lda, boolean transA, long b, int ldb, boolean transB,
                  int m, int n, int k, float alphaValue, float betaValue) {
-        execute(new PlanKey(m, n, k, transA, transB, lda, ldb, ldc, CublasLt.CUDA_R_16BF, alignment(a), alignment(b), alignment(c)),
-                c, a, b, alphaValue, betaValue, "");
+        execute(new PlanKey(m, n, k, transA, transB, lda, ldb, ldc, CublasLt.CUDA_R_16BF, CublasLt.CUDA_R_32F, alignment(a), alignment(b),
+                alignment(c)), c, a, b, alphaValue, betaValue, "");
+    }
+
+    /** {@link #runBf16} with a bf16 C: the dense side of the sparse-vs-dense GEMM benchmark, bytes for bytes. */
+    void runBf16ToBf16(long c, int ldc, long a, int lda, boolean transA, long b, int ldb, boolean transB,
+                       int m, int n, int k, float alphaValue, float betaValue) {
+        execute(new PlanKey(m, n, k, transA, transB, lda, ldb, ldc, CublasLt.CUDA_R_16BF, CublasLt.CUDA_R_16BF, alignment(a), alignment(b),
+                alignment(c)), c, a, b, alphaValue, betaValue, "");
     }
 
     /** Runs one GEMM through the plan of {@code key}, building it on first use; {@code hint} ends a "no algorithm" message. */
@@ -125,7 +132,7 @@ final class DenseMatmul implements AutoCloseable {
             lt.setMatmulDescInt(desc, CublasLt.MATMUL_DESC_TRANSB, g.second().transposed() ? CublasLt.CUBLAS_OP_T : CublasLt.CUBLAS_OP_N);
             first = lt.createLayout(key.operandType(), g.first().rows(), g.first().cols(), g.first().ld());
             second = lt.createLayout(key.operandType(), g.second().rows(), g.second().cols(), g.second().ld());
-            result = lt.createLayout(CublasLt.CUDA_R_32F, g.rows(), g.cols(), g.ldResult());
+            result = lt.createLayout(key.resultType(), g.rows(), g.cols(), g.ldResult());
             MemorySegment algo = arena.allocate(CublasLt.ALGO_BYTES, 8);
             long workspaceBytes = chooseAlgorithm(key, desc, first, second, result, algo, hint);
             return new Plan(desc, first, second, result, algo, workspaceBytes);
