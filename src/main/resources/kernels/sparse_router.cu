@@ -42,7 +42,9 @@ __host__ __device__ inline float sparse_bf16_to_float(unsigned int bits) {
 // centres[e, j] = mean of w1 rows [e*F/E, (e+1)*F/E) at column j; grid (ceil(dim/32), experts). Each
 // block's 32 row lanes sum strided rows into 4 independent accumulators (loads in flight), then lane 0
 // of each column adds the 32 lane sums in a fixed order, so the result does not depend on timing.
-extern "C" __global__ void __launch_bounds__(SPARSE_CENTRES_THREADS)
+// Two blocks per SM (at most 32 registers) keep a full wave of threads reading: the kernel is
+// memory-bound and has only E*dim columns of parallelism besides the row lanes.
+extern "C" __global__ void __launch_bounds__(SPARSE_CENTRES_THREADS, 2)
 sparse_expert_centres(float* centres, const float* w1, int neurons, int dim, int experts) {
     __shared__ double laneSums[CENTRES_LANES][CENTRES_COLUMNS];
     int column = threadIdx.x % CENTRES_COLUMNS, lane = threadIdx.x / CENTRES_COLUMNS;

@@ -5,8 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import java.io.File;
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -99,57 +97,17 @@ final class KernelHostProgram {
     /** A file of the program's directory. */
     Path file(String name) { return dir.resolve(name); }
 
-    void write(String name, byte[] data) { io(() -> Files.write(file(name), data)); }
-
-    void write(String name, short[] data) {
-        ByteBuffer b = buffer(2 * data.length);
-        for (short s : data) b.putShort(s);
-        write(name, b.array());
-    }
-
-    void write(String name, int[] data) {
-        ByteBuffer b = buffer(4 * data.length);
-        for (int i : data) b.putInt(i);
-        write(name, b.array());
-    }
-
-    void write(String name, float[] data) {
-        ByteBuffer b = buffer(4 * data.length);
-        for (float f : data) b.putFloat(f);
-        write(name, b.array());
-    }
-
-    byte[] read(String name) {
+    void write(String name, byte[] data) {
         try {
-            return Files.readAllBytes(file(name));
+            Files.write(file(name), data);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
     }
 
-    float[] readFloats(String name) {
-        ByteBuffer b = ByteBuffer.wrap(read(name)).order(ByteOrder.LITTLE_ENDIAN);
-        float[] out = new float[b.remaining() / 4];
-        for (int i = 0; i < out.length; i++) out[i] = b.getFloat();
-        return out;
-    }
-
-    /** Little-endian bytes of 16-bit values. */
-    static byte[] bytes(short[] values) {
-        ByteBuffer b = buffer(2 * values.length);
-        for (short s : values) b.putShort(s);
-        return b.array();
-    }
-
-    private static ByteBuffer buffer(int bytes) { return ByteBuffer.allocate(bytes).order(ByteOrder.LITTLE_ENDIAN); }
-
-    private interface IoAction {
-        void run() throws IOException;
-    }
-
-    private static void io(IoAction action) {
+    byte[] read(String name) {
         try {
-            action.run();
+            return Files.readAllBytes(file(name));
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }

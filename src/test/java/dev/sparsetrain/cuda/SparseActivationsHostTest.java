@@ -1,12 +1,9 @@
 package dev.sparsetrain.cuda;
 
-import static dev.sparsetrain.cuda.SparseWeightsHostTest.assertBytes;
+import static dev.sparsetrain.cuda.SparseOracles.assertBytes;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
-import dev.sparsetrain.sparse.ActivationTopK;
-import dev.sparsetrain.sparse.CusparseLtLayout;
-import dev.sparsetrain.sparse.TwoFourNibble;
 import dev.sparsetrain.tensor.Bf16;
 import dev.sparsetrain.tensor.SparseKernels.ActivationStats;
 import java.nio.file.Path;
@@ -20,8 +17,8 @@ import org.junit.jupiter.api.io.TempDir;
  * sparse_activations.cu without a GPU: a host program runs every thread of every tile of the
  * relu² → top-2 → pack kernel and of the activation gradient kernel (the same
  * {@code __host__ __device__} functions, shared-memory staging of expert-major inputs included), and
- * their buffers must equal, byte for byte, {@link ActivationTopK} packed per expert by
- * {@link CusparseLtLayout}, and dZ = dA·2·relu(z) on that pattern as ReferenceSparseKernels computes
+ * their buffers must equal, byte for byte, {@code ActivationTopK} packed per expert by
+ * {@code CusparseLtLayout}, and dZ = dA·2·relu(z) on that pattern as ReferenceSparseKernels computes
  * it. Skipped where nvcc is not on the PATH.
  */
 class SparseActivationsHostTest {
@@ -113,38 +110,30 @@ class SparseActivationsHostTest {
 
     private static void check(SplittableRandom rng, int[] offsets, int experts, int rows, int f, boolean expertMajor, int blocks) {
         String what = (expertMajor ? "expert-major" : "row-major") + " input, " + blocks + " blocks; seed " + SEED;
-        float[] z = activations(rng, rows, f);
-        for (int r = 120; r < 128; r++) Arrays.fill(z, r * f, (r + 1) * f, 0f);
-        for (int r = 300; r < 320; r++) Arrays.fill(z, r * f, (r + 1) * f, 0f);
-        program.write("offsets.bin", offsets);
-        program.write("z.bin", layout(z, offsets, experts, f, expertMajor));
+        float[] z = SparseOracles.activations(rng, rows, f);
+        Arrays.fill(z, 120 * f, 128 * f, 0f);  // padding rows at the end of expert 0
+        Arrays.fill(z, 300 * f, 320 * f, 0f);  // and of expert 2
+        program.write("offsets.bin", SparseOracles.bytes(offsets));
+        program.write("z.bin", SparseOracles.bytes(SparseOracles.routedLayout(z, offsets, experts, f, expertMajor)));
         program.run("relu2", experts, rows, f, expertMajor ? 1 : 0, blocks);
 
-        float[] a = new float[rows * f];
-        byte[] masks = new byte[rows * f / 4];
-        ActivationTopK.apply(z, rows, f, a, masks);
-        byte[] nibbles = new byte[masks.length];
-        short[] kept = new short[rows * f / 2];
-        for (int i = 0; i < masks.length; i++) {
-            nibbles[i] = (byte) TwoFourNibble.ofPositions(masks[i]);
-            kept[2 * i] = Bf16.fromFloat(Math.max(z[4 * i + TwoFourNibble.first(nibbles[i])], 0f));
-            kept[2 * i + 1] = Bf16.fromFloat(Math.max(z[4 * i + TwoFourNibble.second(nibbles[i])], 0f));
-        }
-        assertBytes(packed(a, nibbles, offsets, experts, f), program.read("packed.out"), "packed A, " + what);
-        assertBytes(KernelHostProgram.bytes(Bf16.fromFloats(a)), program.read("dense.out"), "dense A, " + what);
-        assertBytes(KernelHostProgram.bytes(kept), program.read("kept.out"), "kept relu, " + what);
-        assertBytes(nibbles, program.read("nibbles.out"), "nibbles, " + what);
+        var expected = SparseOracles.Activated.of(z, rows, f);
+        assertBytes(SparseOracles.packedExperts(expected.a(), expected.nibbles(), offsets, experts, f), program.read("packed.out"),
+                "packed A, " + what);
+        assertBytes(SparseOracles.bytes(Bf16.fromFloats(expected.a())), program.read("dense.out"), "dense A, " + what);
+        assertBytes(SparseOracles.bytes(expected.keptRelu()), program.read("kept.out"), "kept relu, " + what);
+        assertBytes(expected.nibbles(), program.read("nibbles.out"), "nibbles, " + what);
 
         long positive = 0, keptCount = 0;
         double mass = 0, keptMass = 0;
         for (int i = 0; i < z.length; i++) {
             float relu = Math.max(z[i], 0f);
             if (z[i] > 0) positive++;
-            if ((masks[i / 4] & (1 << (i % 4))) != 0 && relu != 0) keptCount++;
+            if (expected.kept(i) && relu != 0) keptCount++;
             mass += relu * relu;
-            keptMass += a[i];
+            keptMass += expected.a()[i];
         }
-        float[] partials = program.readFloats("partials.out");
+        float[] partials = SparseOracles.floats(program.read("partials.out"));
         ActivationStats stats = sum(partials);
         if (blocks == SparseFfnKernels.tileBlocks(rows, f)) {
             assertEquals(stats, SparseFfnKernels.activationStats(partials, rows, f), "activationStats reduces the quadruples; " + what);
@@ -154,79 +143,14 @@ class SparseActivationsHostTest {
         assertEquals(mass, stats.mass(), 1e-5 * mass, "relu^2 mass; " + what);
         assertEquals(keptMass, stats.keptMass(), 1e-5 * keptMass, "kept relu^2 mass; " + what);
 
-        float[] dA = activations(rng, rows, f);
-        program.write("dA.bin", layout(dA, offsets, experts, f, expertMajor));
-        program.write("kept.bin", kept);
-        program.write("nibbles.bin", nibbles);
+        float[] dA = SparseOracles.activations(rng, rows, f);
+        program.write("dA.bin", SparseOracles.bytes(SparseOracles.routedLayout(dA, offsets, experts, f, expertMajor)));
+        program.write("kept.bin", SparseOracles.bytes(expected.keptRelu()));
+        program.write("nibbles.bin", expected.nibbles());
         program.run("grad", experts, rows, f, expertMajor ? 1 : 0, blocks);
-        float[] dz = new float[rows * f];
-        for (int i = 0; i < dz.length; i++) {
-            // ReferenceSparseKernels.activationGradient: dA·2·relu(z) in double on the kept pattern, rounded to float.
-            if ((masks[i / 4] & (1 << (i % 4))) != 0) dz[i] = (float) ((double) dA[i] * 2 * Math.max(z[i], 0f));
-        }
-        assertBytes(packed(dz, nibbles, offsets, experts, f), program.read("packed.out"), "packed dZ, " + what);
-        assertBytes(KernelHostProgram.bytes(Bf16.fromFloats(dz)), program.read("dense.out"), "dense dZ, " + what);
-    }
-
-    /**
-     * bf16-exact pre-activations: mostly Gaussian, with whole groups negative, groups of one positive
-     * value, groups of equal values and groups with zeros, the cases where the tie rule decides.
-     */
-    private static float[] activations(SplittableRandom rng, int rows, int f) {
-        float[] z = new float[rows * f];
-        for (int base = 0; base < z.length; base += 4) {
-            int kind = rng.nextInt(6);
-            float shared = (float) rng.nextGaussian();
-            int positive = rng.nextInt(4);
-            for (int i = 0; i < 4; i++) {
-                float g = (float) rng.nextGaussian();
-                z[base + i] = switch (kind) {
-                    case 0 -> -Math.abs(g);
-                    case 1 -> i == positive ? Math.abs(g) : -Math.abs(g);
-                    case 2 -> shared;
-                    case 3 -> rng.nextBoolean() ? 0f : g;
-                    default -> g;
-                };
-            }
-        }
-        for (int i = 0; i < z.length; i++) z[i] = Bf16.toFloat(Bf16.fromFloat(z[i]));
-        return z;
-    }
-
-    /** bf16 of the logical [rows, f] matrix, row-major or expert-major (expert e's block [f, P_e] at offsets[e]·f). */
-    private static short[] layout(float[] m, int[] offsets, int experts, int f, boolean expertMajor) {
-        short[] out = new short[m.length];
-        for (int e = 0; e < experts; e++) {
-            int first = offsets[e], pe = offsets[e + 1] - first;
-            for (int r = first; r < first + pe; r++) {
-                for (int n = 0; n < f; n++) {
-                    out[expertMajor ? first * f + n * pe + (r - first) : r * f + n] = Bf16.fromFloat(m[r * f + n]);
-                }
-            }
-        }
-        return out;
-    }
-
-    /** The per-expert packed buffers of the kept values of {@code dense} (bf16), each at offsets[e]·f·9/8. */
-    private static byte[] packed(float[] dense, byte[] nibbles, int[] offsets, int experts, int f) {
-        byte[] out = new byte[offsets[experts] * f / 8 * 9];
-        for (int e = 0; e < experts; e++) {
-            int first = offsets[e], pe = offsets[e + 1] - first;
-            if (pe == 0) continue;
-            short[] values = new short[pe * f / 2];
-            byte[] expertNibbles = new byte[pe * f / 4];
-            for (int r = 0; r < pe; r++) {
-                for (int g = 0; g < f / 4; g++) {
-                    int nibble = nibbles[(first + r) * f / 4 + g];
-                    expertNibbles[r * f / 4 + g] = (byte) nibble;
-                    values[r * f / 2 + 2 * g] = Bf16.fromFloat(dense[(first + r) * f + 4 * g + TwoFourNibble.first(nibble)]);
-                    values[r * f / 2 + 2 * g + 1] = Bf16.fromFloat(dense[(first + r) * f + 4 * g + TwoFourNibble.second(nibble)]);
-                }
-            }
-            byte[] buffer = CusparseLtLayout.pack(values, expertNibbles, pe, f);
-            System.arraycopy(buffer, 0, out, first * f / 8 * 9, buffer.length);
-        }
-        return out;
+        float[] dz = expected.gradient(dA, z);
+        assertBytes(SparseOracles.packedExperts(dz, expected.nibbles(), offsets, experts, f), program.read("packed.out"), "packed dZ, " + what);
+        assertBytes(SparseOracles.bytes(Bf16.fromFloats(dz)), program.read("dense.out"), "dense dZ, " + what);
     }
 
     private static ActivationStats sum(float[] partials) {

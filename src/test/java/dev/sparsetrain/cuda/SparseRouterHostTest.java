@@ -1,6 +1,6 @@
 package dev.sparsetrain.cuda;
 
-import static dev.sparsetrain.cuda.SparseWeightsHostTest.assertBytes;
+import static dev.sparsetrain.cuda.SparseOracles.assertBytes;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
@@ -65,18 +65,18 @@ class SparseRouterHostTest {
         float[] x = new float[tokens * cols];
         for (int i = 0; i < x.length; i++) x[i] = (float) rng.nextGaussian();
 
-        program.write("src.bin", x);
-        program.write("perm.bin", perm);
+        program.write("src.bin", SparseOracles.bytes(x));
+        program.write("perm.bin", SparseOracles.bytes(perm));
         program.run("gather", rows, cols, tokens);
         short[] gathered = new short[rows * cols];
         for (int r = 0; r < rows; r++) {
             for (int c = 0; c < cols; c++) gathered[r * cols + c] = perm[r] < 0 ? 0 : Bf16.fromFloat(x[perm[r] * cols + c]);
         }
-        assertBytes(KernelHostProgram.bytes(gathered), program.read("dst.out"), "gathered rows; seed " + SEED);
+        assertBytes(SparseOracles.bytes(gathered), program.read("dst.out"), "gathered rows; seed " + SEED);
 
-        program.write("src.bin", gathered);
+        program.write("src.bin", SparseOracles.bytes(gathered));
         program.run("scatter", rows, cols, tokens);
-        float[] scattered = program.readFloats("dst.out");
+        float[] scattered = SparseOracles.floats(program.read("dst.out"));
         assertEquals(tokens * cols, scattered.length);
         for (int r = 0; r < rows; r++) {
             if (perm[r] < 0) continue;

@@ -1,11 +1,11 @@
 package dev.sparsetrain.cuda;
 
+import static dev.sparsetrain.cuda.SparseOracles.assertBytes;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.sparsetrain.sparse.CusparseLtLayout;
-import dev.sparsetrain.sparse.SoftThreshold;
 import dev.sparsetrain.sparse.TwoFourNibble;
 import dev.sparsetrain.tensor.Bf16;
 import dev.sparsetrain.tensor.SparseKernels.WeightStats;
@@ -19,7 +19,7 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * sparse_weights.cu without a GPU: a host program runs every thread of every tile of the prune and
  * unpack kernels (the same {@code __host__ __device__} functions the kernels call, shared-memory
- * staging included) and its buffers must equal, byte for byte, S-STE by {@link SoftThreshold} packed
+ * staging included) and its buffers must equal, byte for byte, S-STE by {@code SoftThreshold} packed
  * by {@link CusparseLtLayout}. Skipped where nvcc is not on the PATH.
  */
 class SparseWeightsHostTest {
@@ -101,35 +101,30 @@ class SparseWeightsHostTest {
             float beta = 1.37f;
             String what = Arrays.toString(c) + ", seed " + SEED;
 
-            float[] e = weights(rng, rows * cols);
-            program.write("w.bin", transposed ? transpose(e, rows, cols) : e);
+            float[] e = SparseOracles.weights(rng, rows * cols);
+            program.write("w.bin", SparseOracles.bytes(transposed ? SparseOracles.transpose(e, rows, cols) : e));
             program.run("prune", rows, cols, blockRows, stride, transposed ? 1 : 0, Integer.toHexString(Float.floatToRawIntBits(beta)), blocks);
 
-            float[] out = new float[e.length], unscaled = new float[e.length];
-            byte[] masks = new byte[e.length / 4];
-            SoftThreshold.apply(e, rows, cols, beta, out, masks);
-            SoftThreshold.apply(e, rows, cols, 1f, unscaled);
-
+            var expected = SparseOracles.Pruned.of(e, rows, cols, beta);
             byte[] packed = program.read("packed.out");
             int blockBytes = CusparseLtLayout.bufferBytes(blockRows, cols);
             for (int b = 0; b < rows / blockRows; b++) {
-                byte[] expected = packedBlock(out, masks, b * blockRows, blockRows, cols);
                 byte[] actual = Arrays.copyOfRange(packed, (int) (b * stride), (int) (b * stride) + blockBytes);
-                assertBytes(expected, actual, "packed block " + b + " of " + what);
+                assertBytes(expected.packedBlock(b * blockRows, blockRows, cols), actual, "packed block " + b + " of " + what);
                 if (b + 1 < rows / blockRows) {
                     for (long i = b * stride + blockBytes; i < (b + 1) * stride; i++) {
                         assertEquals((byte) 0xA5, packed[(int) i], "byte " + i + " between packed blocks must stay untouched; " + what);
                     }
                 }
             }
-            assertBytes(KernelHostProgram.bytes(Bf16.fromFloats(out)), program.read("dense.out"), "dense bf16 of " + what);
+            assertBytes(SparseOracles.bytes(Bf16.fromFloats(expected.effective())), program.read("dense.out"), "dense bf16 of " + what);
 
             double abs = 0, pruned = 0;
             for (int i = 0; i < e.length; i++) {
                 abs += Math.abs(e[i]);
-                pruned += Math.abs(unscaled[i]);
+                pruned += Math.abs(expected.unscaled()[i]);
             }
-            float[] partials = program.readFloats("partials.out");
+            float[] partials = SparseOracles.floats(program.read("partials.out"));
             double absSum = 0, prunedSum = 0;
             for (int i = 0; i < partials.length; i += 2) {
                 absSum += partials[i];
@@ -161,7 +156,7 @@ class SparseWeightsHostTest {
         program.write("packed.bin", packed);
         program.run("unpack", m, k);
 
-        float[] dense = program.readFloats("dense.out");
+        float[] dense = SparseOracles.floats(program.read("dense.out"));
         assertEquals(m * k, dense.length);
         for (int r = 0; r < m; r++) {
             for (int g = 0; g < k / 4; g++) {
@@ -178,56 +173,6 @@ class SparseWeightsHostTest {
                     assertEquals(Float.floatToRawIntBits(expected), Float.floatToRawIntBits(actual), where);
                 }
             }
-        }
-    }
-
-    /** Weights with many ties and zeros (a quarter of the groups from a coarse grid), tiny subnormals, and SPEC §5's vectors first. */
-    static float[] weights(SplittableRandom rng, int n) {
-        float[] coarse = {-2f, -1f, -0.5f, -0f, 0f, 0.5f, 1f, 2f};
-        float[] w = new float[n];
-        for (int base = 0; base < n; base += 4) {
-            int kind = rng.nextInt(8);
-            for (int i = 0; i < 4; i++) {
-                w[base + i] = kind < 2 ? coarse[rng.nextInt(coarse.length)]
-                        : kind == 2 ? (float) rng.nextGaussian() * 1e-39f
-                        : (float) rng.nextGaussian() * 0.05f;
-            }
-        }
-        float[][] vectors = {{1, -3, 0.5f, 2}, {0.1f, 0.2f, 0.3f, 0.4f}, {-4, 1, 1, 2}, {2, 2, 2, 2}, {0, 0, 5, -1}};
-        for (int v = 0; v < vectors.length; v++) System.arraycopy(vectors[v], 0, w, 4 * v, 4);
-        return w;
-    }
-
-    static float[] transpose(float[] a, int rows, int cols) {
-        float[] t = new float[a.length];
-        for (int r = 0; r < rows; r++) {
-            for (int c = 0; c < cols; c++) t[c * rows + r] = a[r * cols + c];
-        }
-        return t;
-    }
-
-    /** The expected packed buffer of rows [row0, row0 + m) of the effective weight {@code out} with keep masks {@code masks}. */
-    private static byte[] packedBlock(float[] out, byte[] masks, int row0, int m, int k) {
-        short[] values = new short[m * k / 2];
-        byte[] nibbles = new byte[m * k / 4];
-        for (int r = 0; r < m; r++) {
-            for (int g = 0; g < k / 4; g++) {
-                int nibble = TwoFourNibble.ofPositions(masks[(row0 + r) * k / 4 + g]);
-                nibbles[r * k / 4 + g] = (byte) nibble;
-                values[r * k / 2 + 2 * g] = Bf16.fromFloat(out[(row0 + r) * k + 4 * g + TwoFourNibble.first(nibble)]);
-                values[r * k / 2 + 2 * g + 1] = Bf16.fromFloat(out[(row0 + r) * k + 4 * g + TwoFourNibble.second(nibble)]);
-            }
-        }
-        return CusparseLtLayout.pack(values, nibbles, m, k);
-    }
-
-    /** Byte-for-byte equality, reporting the first difference. */
-    static void assertBytes(byte[] expected, byte[] actual, String what) {
-        assertEquals(expected.length, actual.length, "length of " + what);
-        int i = Arrays.mismatch(expected, actual);
-        if (i >= 0) {
-            throw new AssertionError(what + ": first difference at byte " + i + ": expected 0x" + Integer.toHexString(expected[i] & 0xFF)
-                    + ", got 0x" + Integer.toHexString(actual[i] & 0xFF));
         }
     }
 }
