@@ -285,7 +285,7 @@ template <bool ExpertMajor>
 __device__ inline void sparse_relu2_top_two(unsigned char* packedA, unsigned short* denseA, unsigned short* keptRelu,
                                             unsigned char* nibbles, float* partials, const unsigned short* z,
                                             const int* rowOffsets, int experts, int rowsTotal, int f) {
-    __shared__ float staged[ExpertMajor ? SPARSE_TILE_COLS * SPARSE_STAGE_STRIDE : 1];
+    __shared__ __align__(16) float staged[ExpertMajor ? SPARSE_TILE_COLS * SPARSE_STAGE_STRIDE : 1];
     __shared__ float floatScratch[SPARSE_TILE_THREADS / 32];
     __shared__ unsigned int countScratch[SPARSE_TILE_THREADS / 32];
     long long tiles = (long long) (rowsTotal / SPARSE_TILE_ROWS) * (f / SPARSE_TILE_COLS);
@@ -378,7 +378,7 @@ template <bool ExpertMajor>
 __device__ inline void sparse_activation_gradient(unsigned char* packedDz, unsigned short* denseDz, const unsigned short* dA,
                                                   const unsigned short* keptRelu, const unsigned char* nibbles,
                                                   const int* rowOffsets, int experts, int rowsTotal, int f) {
-    __shared__ float staged[ExpertMajor ? SPARSE_TILE_COLS * SPARSE_STAGE_STRIDE : 1];
+    __shared__ __align__(16) float staged[ExpertMajor ? SPARSE_TILE_COLS * SPARSE_STAGE_STRIDE : 1];
     long long tiles = (long long) (rowsTotal / SPARSE_TILE_ROWS) * (f / SPARSE_TILE_COLS);
     for (long long tile = blockIdx.x; tile < tiles; tile += gridDim.x) {
         SparseActivationTile p = sparse_activation_tile_at(tile, rowOffsets, experts, f, ExpertMajor);

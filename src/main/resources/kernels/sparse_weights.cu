@@ -258,7 +258,7 @@ __host__ __device__ inline void sparse_prune_thread(const SparsePruneTile& p, in
 template <bool Transposed>
 __device__ inline void sparse_prune_weight(unsigned char* packed, long long blockStrideBytes, int blockRows, unsigned short* dense,
                                            float* partials, const float* w, int rows, int cols, float beta) {
-    __shared__ float staged[Transposed ? SPARSE_TILE_COLS * SPARSE_STAGE_STRIDE : 1];
+    __shared__ __align__(16) float staged[Transposed ? SPARSE_TILE_COLS * SPARSE_STAGE_STRIDE : 1];
     __shared__ float scratch[SPARSE_TILE_THREADS / 32];
     long long tiles = (long long) (rows / SPARSE_TILE_ROWS) * (cols / SPARSE_TILE_COLS);
     float absSum = 0, keptSum = 0;
