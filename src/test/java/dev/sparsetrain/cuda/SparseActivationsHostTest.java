@@ -1,0 +1,167 @@
+package dev.sparsetrain.cuda;
+
+import static dev.sparsetrain.cuda.SparseOracles.assertBytes;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import dev.sparsetrain.tensor.Bf16;
+import dev.sparsetrain.tensor.SparseKernels.ActivationStats;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.SplittableRandom;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * sparse_activations.cu without a GPU: a host program runs every thread of every tile of the
+ * relu² → top-2 → pack kernel and of the activation gradient kernel (the same
+ * {@code __host__ __device__} functions, shared-memory staging of expert-major inputs included), and
+ * their buffers must equal, byte for byte, {@code ActivationTopK} packed per expert by
+ * {@code CusparseLtLayout}, and dZ = dA·2·relu(z) on that pattern as ReferenceSparseKernels computes
+ * it. Skipped where nvcc is not on the PATH.
+ */
+class SparseActivationsHostTest {
+    private static final long SEED = 20260315L;
+
+    private static final String MAIN = """
+            int main(int argc, char** argv) {
+                std::string op = argv[1], dir = argv[argc - 1];
+                int experts = std::atoi(argv[2]), rowsTotal = std::atoi(argv[3]), f = std::atoi(argv[4]);
+                bool expertMajor = std::atoi(argv[5]) != 0;
+                int blocks = std::atoi(argv[6]);
+                std::vector<unsigned char> offsets = load(dir + "/offsets.bin");
+                const int* rowOffsets = as<int>(offsets);
+                long long n = (long long) rowsTotal * f, tiles = (long long) (rowsTotal / SPARSE_TILE_ROWS) * (f / SPARSE_TILE_COLS);
+                std::vector<float> staged(SPARSE_TILE_COLS * SPARSE_STAGE_STRIDE);
+                std::vector<unsigned char> packed(n / 8 * 9, 0xA5), dense(n * 2, 0xA5);
+                if (op == "relu2") {
+                    std::vector<unsigned char> z = load(dir + "/z.bin");
+                    std::vector<unsigned char> kept(n, 0xA5), nibbles(n / 4, 0xA5), partials((size_t) blocks * 16, 0xFF);
+                    for (int block = 0; block < blocks; block++) {
+                        SparseActivationSums sums = {0u, 0u, 0.0f, 0.0f};
+                        for (long long tile = block; tile < tiles; tile += blocks) {
+                            SparseActivationTile p = sparse_activation_tile_at(tile, rowOffsets, experts, f, expertMajor);
+                            if (expertMajor) {
+                                std::fill(staged.begin(), staged.end(), sparse_bits_float(0x7FC00000u));
+                                for (int t = 0; t < SPARSE_TILE_THREADS; t++) {
+                                    sparse_stage_tile(staged.data(), as<unsigned short>(z) + p.sourceOffset, p.sourceStride, t);
+                                }
+                            }
+                            for (int t = 0; t < SPARSE_TILE_THREADS; t++) {
+                                sparse_relu2_top_two_thread(p, t, packed.data(), as<unsigned short>(dense), as<unsigned short>(kept), nibbles.data(),
+                                                            as<unsigned short>(z), expertMajor ? staged.data() : nullptr, sums);
+                            }
+                        }
+                        as<unsigned int>(partials)[4 * block] = sums.positive;
+                        as<unsigned int>(partials)[4 * block + 1] = sums.kept;
+                        as<float>(partials)[4 * block + 2] = sums.mass;
+                        as<float>(partials)[4 * block + 3] = sums.keptMass;
+                    }
+                    save(dir + "/kept.out", kept);
+                    save(dir + "/nibbles.out", nibbles);
+                    save(dir + "/partials.out", partials);
+                } else if (op == "grad") {
+                    std::vector<unsigned char> dA = load(dir + "/dA.bin"), kept = load(dir + "/kept.bin"), nibbles = load(dir + "/nibbles.bin");
+                    for (long long tile = 0; tile < tiles; tile++) {
+                        SparseActivationTile p = sparse_activation_tile_at(tile, rowOffsets, experts, f, expertMajor);
+                        if (expertMajor) {
+                            std::fill(staged.begin(), staged.end(), sparse_bits_float(0x7FC00000u));
+                            for (int t = 0; t < SPARSE_TILE_THREADS; t++) {
+                                sparse_stage_tile(staged.data(), as<unsigned short>(dA) + p.sourceOffset, p.sourceStride, t);
+                            }
+                        }
+                        for (int t = 0; t < SPARSE_TILE_THREADS; t++) {
+                            sparse_activation_gradient_thread(p, t, packed.data(), as<unsigned short>(dense), as<unsigned short>(dA),
+                                                              expertMajor ? staged.data() : nullptr, as<unsigned short>(kept), nibbles.data());
+                        }
+                    }
+                } else {
+                    return 2;
+                }
+                save(dir + "/packed.out", packed);
+                save(dir + "/dense.out", dense);
+                return 0;
+            }
+            """;
+
+    @TempDir
+    static Path dir;
+    private static KernelHostProgram program;
+
+    @BeforeAll
+    static void compile() throws Exception {
+        Path nvcc = KernelHostProgram.nvcc();
+        assumeTrue(nvcc != null, "nvcc is not on the PATH; the sparse activation kernels' logic is checked where it is (CI)");
+        program = KernelHostProgram.compile(nvcc, dir, "sparse_activations.cu", MAIN);
+    }
+
+    @Test
+    void relu2TopTwoAndItsGradientMatchTheOraclesInBothLayouts() {
+        // Three experts, the middle one empty; each real expert ends in padding rows of zeros.
+        int[] offsets = {0, 128, 128, 320};
+        int experts = 3, rows = offsets[experts], f = 96;
+        for (boolean expertMajor : new boolean[] {false, true}) {
+            for (int blocks : new int[] {SparseFfnKernels.tileBlocks(rows, f), 7}) {
+                check(new SplittableRandom(SEED), offsets, experts, rows, f, expertMajor, blocks);
+            }
+        }
+    }
+
+    private static void check(SplittableRandom rng, int[] offsets, int experts, int rows, int f, boolean expertMajor, int blocks) {
+        String what = (expertMajor ? "expert-major" : "row-major") + " input, " + blocks + " blocks; seed " + SEED;
+        float[] z = SparseOracles.activations(rng, rows, f);
+        Arrays.fill(z, 120 * f, 128 * f, 0f);  // padding rows at the end of expert 0
+        Arrays.fill(z, 300 * f, 320 * f, 0f);  // and of expert 2
+        program.write("offsets.bin", SparseOracles.bytes(offsets));
+        program.write("z.bin", SparseOracles.bytes(SparseOracles.routedLayout(z, offsets, experts, f, expertMajor)));
+        program.run("relu2", experts, rows, f, expertMajor ? 1 : 0, blocks);
+
+        var expected = SparseOracles.Activated.of(z, rows, f);
+        assertBytes(SparseOracles.packedExperts(expected.a(), expected.nibbles(), offsets, experts, f), program.read("packed.out"),
+                "packed A, " + what);
+        assertBytes(SparseOracles.bytes(Bf16.fromFloats(expected.a())), program.read("dense.out"), "dense A, " + what);
+        assertBytes(SparseOracles.bytes(expected.keptRelu()), program.read("kept.out"), "kept relu, " + what);
+        assertBytes(expected.nibbles(), program.read("nibbles.out"), "nibbles, " + what);
+
+        long positive = 0, keptCount = 0;
+        double mass = 0, keptMass = 0;
+        for (int i = 0; i < z.length; i++) {
+            float relu = Math.max(z[i], 0f);
+            if (z[i] > 0) positive++;
+            if (expected.kept(i) && relu != 0) keptCount++;
+            mass += relu * relu;
+            keptMass += expected.a()[i];
+        }
+        float[] partials = SparseOracles.floats(program.read("partials.out"));
+        ActivationStats stats = sum(partials);
+        if (blocks == SparseFfnKernels.tileBlocks(rows, f)) {
+            assertEquals(stats, SparseFfnKernels.activationStats(partials, rows, f), "activationStats reduces the quadruples; " + what);
+        }
+        assertEquals(positive, stats.positive(), "positive count; " + what);
+        assertEquals(keptCount, stats.kept(), "kept count; " + what);
+        assertEquals(mass, stats.mass(), 1e-5 * mass, "relu^2 mass; " + what);
+        assertEquals(keptMass, stats.keptMass(), 1e-5 * keptMass, "kept relu^2 mass; " + what);
+
+        float[] dA = SparseOracles.activations(rng, rows, f);
+        program.write("dA.bin", SparseOracles.bytes(SparseOracles.routedLayout(dA, offsets, experts, f, expertMajor)));
+        program.write("kept.bin", SparseOracles.bytes(expected.keptRelu()));
+        program.write("nibbles.bin", expected.nibbles());
+        program.run("grad", experts, rows, f, expertMajor ? 1 : 0, blocks);
+        float[] dz = expected.gradient(dA, z);
+        assertBytes(SparseOracles.packedExperts(dz, expected.nibbles(), offsets, experts, f), program.read("packed.out"), "packed dZ, " + what);
+        assertBytes(SparseOracles.bytes(Bf16.fromFloats(dz)), program.read("dense.out"), "dense dZ, " + what);
+    }
+
+    private static ActivationStats sum(float[] partials) {
+        long positive = 0, kept = 0;
+        double mass = 0, keptMass = 0;
+        for (int i = 0; i < partials.length; i += 4) {
+            positive += Float.floatToRawIntBits(partials[i]);
+            kept += Float.floatToRawIntBits(partials[i + 1]);
+            mass += partials[i + 2];
+            keptMass += partials[i + 3];
+        }
+        return new ActivationStats(positive, kept, mass, keptMass);
+    }
+}
