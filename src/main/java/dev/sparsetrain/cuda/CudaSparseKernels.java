@@ -120,8 +120,7 @@ final class CudaSparseKernels implements SparseKernels, AutoCloseable {
     @Override
     public WeightStats weightStats(PackedWeight w) {
         CudaPackedWeight p = CudaPackedWeight.of(w);
-        double[] sums = SparseFfnKernels.reduceWeightPartials(backend.toHost(p.partials()));
-        return new WeightStats(sums[0], sums[1]);
+        return SparseFfnKernels.weightStats(backend.toHost(p.partials()), p.rows(), p.cols());
     }
 
     @Override
@@ -323,7 +322,7 @@ final class CudaSparseKernels implements SparseKernels, AutoCloseable {
     public ActivationStats activationStats(PackedActivations act) {
         CudaPackedActivations a = CudaPackedActivations.of(act);
         a.requireForward();
-        return SparseFfnKernels.reduceActivationPartials(backend.toHost(a.partials));
+        return SparseFfnKernels.activationStats(backend.toHost(a.partials), a.rows(), a.f);
     }
 
     @Override
