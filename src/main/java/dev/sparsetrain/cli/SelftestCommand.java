@@ -67,7 +67,9 @@ public final class SelftestCommand implements Callable<Integer> {
             table.header();
             OpSuite.run(tested, reference, seed, table::row);
             ModelCheck.run(tested, reference, seed, trainSteps, table::row);
-            return table.finish() == 0 ? 0 : 1;
+            int failed = table.finish();
+            if (tested instanceof CudaBackend cuda) out.println(cuda.sparseLibrary());
+            return failed == 0 ? 0 : 1;
         }
     }
 

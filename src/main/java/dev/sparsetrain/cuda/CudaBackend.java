@@ -39,6 +39,7 @@ public final class CudaBackend implements Backend {
     /** cuSPARSELt and the sparse FFN kernels, opened by the first {@link #sparse()}: dense training needs neither. */
     private SparseMatmul sparseMatmul;
     private CudaSparseKernels sparseKernels;
+    private SparseLayoutCheck.Result layout;
     private boolean closed;
 
     private CudaBackend(CudaContext context, Nvrtc nvrtc, CublasLt cublasLt, KernelCache cache, Supplier<Map<String, String>> sources,
@@ -370,6 +371,7 @@ public final class CudaBackend implements Backend {
         SparseMatmul spmm = new SparseMatmul(library, context, matmul);
         try {
             SparseLayoutCheck.Result layout = SparseLayoutCheck.run(spmm, context);
+            this.layout = layout;
             if (!layout.matches()) {
                 System.err.println("sparsetrain: WARNING: cuSPARSELt " + layout.libraryVersion() + " does not use the packed 2:4 layout our kernels"
                         + " write (" + layout.firstMismatch() + "); compressing with the library instead, which costs milliseconds per"
@@ -388,9 +390,12 @@ public final class CudaBackend implements Backend {
         }
     }
 
-    /** cuSPARSELt's version and file once {@link #sparse()} has loaded it, else "not loaded". */
+    /** cuSPARSELt's version, file and the start-up layout check's verdict once {@link #sparse()} has loaded it, else "not loaded". */
     public String sparseLibrary() {
-        return sparseMatmul == null ? "cuSPARSELt not loaded" : "cuSPARSELt " + sparseMatmul.version() + " (" + sparseMatmul.location() + ")";
+        if (sparseMatmul == null) return "cuSPARSELt not loaded";
+        return "cuSPARSELt " + sparseMatmul.version() + " (" + sparseMatmul.location() + "): "
+                + (layout.matches() ? "our packed 2:4 layout is byte-identical to the library's compress"
+                : "our packed layout differs (" + layout.firstMismatch() + "), the library compresses");
     }
 
     // ---- lifetime ---------------------------------------------------------------------------------------

@@ -6,6 +6,7 @@ import dev.sparsetrain.config.ModelConfig;
 import dev.sparsetrain.config.RunConfig;
 import dev.sparsetrain.config.SparsityConfig;
 import dev.sparsetrain.config.TrainConfig;
+import dev.sparsetrain.cuda.CudaBackend;
 import dev.sparsetrain.cuda.GemmPrecision;
 import dev.sparsetrain.tensor.Backend;
 import dev.sparsetrain.train.StepStats;
@@ -27,6 +28,15 @@ public final class ModelCheck {
     public static final double TOLERANCE = 1e-3;
     /** Relative tolerance when the candidate's GEMMs take bf16 operands: 20 steps of their rounding against fp32 GEMMs. */
     public static final double BF16_TOLERANCE = 2e-2;
+    /**
+     * Relative tolerance of the dense → sparse → dense run on a GPU, whose sparse GEMMs are bf16 even
+     * with fp32 dense GEMMs. In the sparse phase the GPU keeps the top 2 of 4 of bf16 pre-activations,
+     * so at near-ties it keeps other neurons than the fp32 CPU (the per-op sparse rows measure ~2.5e-2
+     * relative Frobenius error on dW1 from that alone), and those choices feed back through the
+     * steps. First H200 run: losses within 3.5e-3, gradient norms within 2.5e-2; a broken kernel
+     * (wrong expert block, pattern or scale) moves both by order one.
+     */
+    public static final double SPARSE_GPU_TOLERANCE = 5e-2;
     public static final int STEPS = 20;
     static final int VOCAB = 320, DIM = 128, LAYERS = 2, HEADS = 4, KV_HEADS = 2, FFN_HIDDEN = 384, SEQ_LEN = 64, BATCH = 4;
 
@@ -61,7 +71,7 @@ public final class ModelCheck {
                     config(ffn, seed, steps), seed, tolerance, out);
         }
         compare(candidate, reference, "train relu2 dense→sparse M=8→dense " + steps + " steps", shape + " F=" + SPARSE_FFN_HIDDEN,
-                sparseConfig(seed, steps), seed, tolerance, out);
+                sparseConfig(seed, steps), seed, candidate instanceof CudaBackend ? SPARSE_GPU_TOLERANCE : tolerance, out);
     }
 
     private static void compare(Backend candidate, Backend reference, String name, String shape, RunConfig config, long seed,
