@@ -65,6 +65,15 @@ final class BenchStepCommand implements Callable<Integer> {
     @Option(names = "--json", paramLabel = "FILE", description = "Also write every number and the resolved config to this JSON file (default: none).")
     Path json;
 
+    @Option(names = "--dense-baseline", negatable = true, defaultValue = "true", fallbackValue = "true",
+            description = {"With --ffn sparse, first time the same model with the dense relu² FFN in this process and report the sparse-step",
+                    "speedup S and the whole-run speedup (n_sparse + n_dense) / (n_sparse / S + n_dense) of SPEC.md §2 for the paper's 1B",
+                    "schedule (30k sparse of 60k steps). Default: ${DEFAULT-VALUE}."})
+    boolean denseBaseline;
+
+    /** The paper's 1B run: 30k of its 60k steps sparse (SPEC.md §2). */
+    static final int PAPER_SPARSE_STEPS = 30_000, PAPER_DENSE_STEPS = 30_000;
+
     @Override
     public Integer call() throws IOException {
         if (options.steps != null) throw new UserError("bench step runs --warmup + 2 x --iters steps; use --iters instead of --steps");
@@ -79,12 +88,40 @@ final class BenchStepCommand implements Callable<Integer> {
         PrintWriter out = spec.commandLine().getOut();
         try (TimedBackend backend = new TimedBackend(Devices.open(options.device))) {
             Peak peak = peak(options.device);
+            StepProfile dense = null;
+            if (sparse && denseBaseline) {
+                List<String> denseExtra = new ArrayList<>(ConfigOptions.ffnOverrides("dense"));
+                denseExtra.addAll(StepBenchmark.overrides(false, warmup, iters));
+                RunConfig denseConfig = options.load(denseExtra);
+                dense = StepBenchmark.run(denseConfig, backend, warmup, iters);
+                new StepProfileReport(denseConfig, backend.name(), Parallel.threads(), "dense", warmup, iters, dense, peak).print(out);
+                out.println();
+            }
             StepProfile profile = StepBenchmark.run(config, backend, warmup, iters);
             var report = new StepProfileReport(config, backend.name(), Parallel.threads(), ffn, warmup, iters, profile, peak);
             report.print(out);
-            if (json != null) AtomicFiles.writeString(json, JSON.toJson(report.toJson()) + "\n");
+            var root = report.toJson();
+            if (dense != null) {
+                double step = dense.meanMillis() / profile.meanMillis();
+                double whole = wholeRunSpeedup(step, PAPER_SPARSE_STEPS, PAPER_DENSE_STEPS);
+                out.printf(Locale.ROOT, "%nsparse vs dense, same process: dense %,.0f tokens/s (%.2f ms/step), sparse %,.0f tokens/s (%.2f ms/step)"
+                                + "%n  sparse-phase step speedup S = %.3fx; whole run of the paper's 1B schedule (%,d sparse + %,d dense steps):"
+                                + " (n_s + n_d) / (n_s / S + n_d) = %.3fx%n",
+                        dense.tokensPerSecond(), dense.meanMillis(), profile.tokensPerSecond(), profile.meanMillis(), step,
+                        PAPER_SPARSE_STEPS, PAPER_DENSE_STEPS, whole);
+                root.addProperty("dense_tokens_per_second", dense.tokensPerSecond());
+                root.addProperty("dense_step_ms", dense.meanMillis());
+                root.addProperty("sparse_step_speedup", step);
+                root.addProperty("whole_run_speedup_paper_1b", whole);
+            }
+            if (json != null) AtomicFiles.writeString(json, JSON.toJson(root) + "\n");
         }
         return 0;
+    }
+
+    /** SPEC.md §2: (n_sparse + n_dense) / (n_sparse / S + n_dense) for a sparse-step speedup S. */
+    static double wholeRunSpeedup(double stepSpeedup, int sparseSteps, int denseSteps) {
+        return (sparseSteps + denseSteps) / (sparseSteps / stepSpeedup + denseSteps);
     }
 
     private Peak peak(String device) {

@@ -19,16 +19,22 @@ import dev.sparsetrain.tensor.Tensor;
  * effective weight block [f, d] as B, writing [P_e, d] rows that are scattered back to token order.
  * Every operand is bf16 with fp32 accumulation; the model's tensors stay fp32.
  *
- * <p>Each expert's routed rows are padded to {@link #ROW_ALIGNMENT} (the packed layout's row block),
- * so every per-expert GEMM meets cuSPARSELt's shape rules. MVUE is not implemented on the GPU.
+ * <p>Each expert's routed rows are padded to a multiple of {@link #ROUTED_ROW_BUCKET}: a multiple of
+ * the packed layout's 64-row block, so every per-expert GEMM meets cuSPARSELt's shape rules, and
+ * coarse enough that the `nearest` router's per-step expert loads map to few distinct GEMM shapes,
+ * each of which costs a cuSPARSELt plan, algorithm search and check the first time it occurs (the
+ * padding rows are zeros: ~{@value #ROUTED_ROW_BUCKET}/2 rows of extra work per expert on average).
+ * MVUE is not implemented on the GPU.
  *
  * <p>With {@code libraryCompress} (the start-up layout check failed), our kernels still prune and
  * select, and their dense bf16 outputs are then compressed by cuSPARSELt itself, per expert block,
  * into the library's own offsets: correct on any library version, but milliseconds per operand.
  */
 final class CudaSparseKernels implements SparseKernels, AutoCloseable {
-    /** Rows of one metadata block of the packed layout: each expert's routed rows are a multiple. */
+    /** Rows of one metadata block of the packed layout: each expert's routed rows must be a multiple. */
     static final int ROW_ALIGNMENT = 64;
+    /** What the router pads each expert's rows to (a multiple of {@link #ROW_ALIGNMENT}; see the class comment). */
+    static final int ROUTED_ROW_BUCKET = 256;
     /** Columns of one metadata block: d and f must be multiples. */
     static final int COL_ALIGNMENT = 32;
 
@@ -56,7 +62,7 @@ final class CudaSparseKernels implements SparseKernels, AutoCloseable {
     }
 
     @Override
-    public int rowAlignment() { return ROW_ALIGNMENT; }
+    public int rowAlignment() { return ROUTED_ROW_BUCKET; }
 
     /** The cuSPARSELt runner these kernels use (for benchmarks). */
     SparseMatmul sparseMatmul() { return sparse; }

@@ -82,7 +82,12 @@ class BenchStepCommandTest {
         assertEquals(0, r.code(), r.err());
         JsonObject breakdown = checkJson(json, "sparse", 1);
         assertTrue(breakdown.getAsJsonObject("sparse").get("calls_per_step").getAsDouble() > 0, "sparse kernels ran: " + breakdown);
+        // The dense baseline ran first in the same process, and the speedups follow from the two step times.
         JsonObject root = JsonParser.parseString(Files.readString(json)).getAsJsonObject();
+        double s = root.get("sparse_step_speedup").getAsDouble();
+        assertEquals(root.get("dense_step_ms").getAsDouble() / root.get("step_ms_mean").getAsDouble(), s, 1e-9);
+        assertEquals(2.0 / (1 / s + 1), root.get("whole_run_speedup_paper_1b").getAsDouble(), 1e-9);
+        assertTrue(r.out().contains("whole run of the paper's 1B schedule"), r.out());
         assertEquals(0.05, root.get("peak_tflops").getAsDouble(), 1e-12);
         assertEquals("--peak-tflops", root.get("peak_source").getAsString());
     }
