@@ -75,14 +75,24 @@ extern __shared__ uint4 fa2_smem[];
 // kernels on the CPU with 32 lanes per warp in lockstep.
 #ifndef ATTENTION_FA2_HOST_EMULATION
 
+// The shared-window byte address of a generic pointer into shared memory. The kernels take it once
+// and address shared memory by 32-bit offsets from it, which 64-bit generic pointers would cost
+// registers for (inline PTX rather than __cvta_generic_to_shared: NVRTC compiles without headers).
 __device__ __forceinline__ unsigned int fa2_shared_address(const void* p) {
-    return (unsigned int) __cvta_generic_to_shared(p);
+    unsigned int address;
+    asm("{ .reg .u64 a; cvta.to.shared.u64 a, %1; cvt.u32.u64 %0, a; }" : "=r"(address) : "l"(p));
+    return address;
 }
 
-// 16 bytes global -> shared, asynchronously; when !valid nothing is read and the 16 bytes are zeroed.
-__device__ __forceinline__ void fa2_cp_async_16(void* dst, const void* src, bool valid) {
-    asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(fa2_shared_address(dst)), "l"(src),
-                 "r"(valid ? 16 : 0));
+// 16 bytes global -> shared (dst a shared-window byte address), asynchronously; when !valid nothing
+// is read and the 16 bytes are zeroed.
+__device__ __forceinline__ void fa2_cp_async_16(unsigned int dst, const void* src, bool valid) {
+    asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(dst), "l"(src), "r"(valid ? 16 : 0));
+}
+
+// 4 bytes global -> shared, asynchronously; when !valid nothing is read and the 4 bytes are zeroed.
+__device__ __forceinline__ void fa2_cp_async_4(unsigned int dst, const void* src, bool valid) {
+    asm volatile("cp.async.ca.shared.global [%0], [%1], 4, %2;\n" ::"r"(dst), "l"(src), "r"(valid ? 4 : 0));
 }
 
 __device__ __forceinline__ void fa2_cp_async_commit() { asm volatile("cp.async.commit_group;\n" ::); }
@@ -93,16 +103,28 @@ __device__ __forceinline__ void fa2_cp_async_wait() {
     asm volatile("cp.async.wait_group %0;\n" ::"n"(N) : "memory");
 }
 
-__device__ __forceinline__ void fa2_ldmatrix_x4(unsigned int (&r)[4], const void* rowAddress) {
+// rowAddress: this lane's row of the four 8x8 matrices, a shared-window byte address.
+__device__ __forceinline__ void fa2_ldmatrix_x4(unsigned int (&r)[4], unsigned int rowAddress) {
     asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0,%1,%2,%3}, [%4];\n"
                  : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
-                 : "r"(fa2_shared_address(rowAddress)));
+                 : "r"(rowAddress));
 }
 
-__device__ __forceinline__ void fa2_ldmatrix_x4_trans(unsigned int (&r)[4], const void* rowAddress) {
+__device__ __forceinline__ void fa2_ldmatrix_x4_trans(unsigned int (&r)[4], unsigned int rowAddress) {
     asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0,%1,%2,%3}, [%4];\n"
                  : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
-                 : "r"(fa2_shared_address(rowAddress)));
+                 : "r"(rowAddress));
+}
+
+// Plain 32-bit shared memory accesses at shared-window byte addresses.
+__device__ __forceinline__ void fa2_store_shared(unsigned int address, unsigned int value) {
+    asm volatile("st.shared.u32 [%0], %1;\n" ::"r"(address), "r"(value) : "memory");
+}
+
+__device__ __forceinline__ float fa2_load_shared(unsigned int address) {
+    float value;
+    asm volatile("ld.shared.f32 %0, [%1];\n" : "=f"(value) : "r"(address) : "memory");
+    return value;
 }
 
 // d += A.B for one m16n8k16 tile, bf16 operands and fp32 accumulators (layouts in the header).
@@ -131,13 +153,13 @@ __device__ __forceinline__ void fa2_red_add_v2(float* address, float a, float b)
 // ---- shared helpers -----------------------------------------------------------------------------
 
 __device__ __forceinline__ float fa2_negative_infinity() { return __int_as_float(0xff800000); }
-__device__ __forceinline__ float fa2_positive_infinity() { return __int_as_float(0x7f800000); }
 
 // Rows [first, first + ROWS) of one head (HD bf16 starting at `head`, rows `width` elements apart)
-// into the shared tile [ROWS][HD + FA2_PAD] by 16-byte cp.async copies; rows at or past seqLen are
-// zero-filled (a zero V row keeps 0 * garbage out of the products). Not committed here.
+// into the shared tile [ROWS][HD + FA2_PAD] at shared-window address `tile` by 16-byte cp.async
+// copies; rows at or past seqLen are zero-filled (a zero V row keeps 0 * garbage out of the
+// products). Not committed here.
 template <int HD, int ROWS>
-__device__ __forceinline__ void fa2_load_tile(unsigned short* tile, const unsigned short* __restrict__ head,
+__device__ __forceinline__ void fa2_load_tile(unsigned int tile, const unsigned short* __restrict__ head,
                                               long long width, int first, int seqLen) {
     constexpr int CHUNKS = HD / 8;  // 16-byte chunks per row
     static_assert(ROWS * CHUNKS % FA2_THREADS == 0, "every thread copies the same number of chunks");
@@ -148,17 +170,18 @@ __device__ __forceinline__ void fa2_load_tile(unsigned short* tile, const unsign
         const int r = i / CHUNKS, c = i % CHUNKS, pos = first + r;
         const bool valid = pos < seqLen;
         // An invalid row still gets an address inside the head (row 0), though nothing is read from it.
-        fa2_cp_async_16(tile + r * (HD + FA2_PAD) + 8 * c, head + (long long) (valid ? pos : 0) * width + 8 * c, valid);
+        fa2_cp_async_16(tile + 2 * (r * (HD + FA2_PAD) + 8 * c), head + (long long) (valid ? pos : 0) * width + 8 * c, valid);
     }
 }
 
 // ---- forward ------------------------------------------------------------------------------------
-// Grid (query tiles of 128, nHeads, batch), block FA2_THREADS: warp w owns queries 16w..16w+15 of
+// Grid (nHeads, batch, query tiles of 128), block FA2_THREADS: warp w owns queries 16w..16w+15 of
 // the tile, keeps their Q fragments and the fp32 O accumulator in registers, and streams the K/V
 // tiles up to the diagonal; the online softmax is in base 2 (one exp2f per probability), and P is
-// rounded to bf16 before P.V, as in FlashAttention-2. Query tiles run last-first: they see the most
-// keys, so the long blocks start early and the short ones fill in at the end. A warp skips a key
-// tile that lies wholly after its queries and masks only one that reaches past its first query.
+// rounded to bf16 before P.V, as in FlashAttention-2. The tile is the slowest grid dimension and
+// runs last-first: the tiles that see the most keys start first for every head and batch row, and
+// the short ones fill in at the end. A warp skips a key tile that lies wholly after its queries and
+// masks only one that reaches past its first query.
 template <int HD>
 __device__ __forceinline__ void fa2_forward(float* __restrict__ out, float* __restrict__ lse,
                                             const unsigned short* __restrict__ q16, const unsigned short* __restrict__ k16,
@@ -167,13 +190,13 @@ __device__ __forceinline__ void fa2_forward(float* __restrict__ out, float* __re
     static_assert(HD == 64 || HD == 128, "fa2 attention kernels exist for head dims 64 and 128");
     constexpr int ROW = HD + FA2_PAD;                 // shared row, bf16
     constexpr int KEYS = FA2_FWD_KEYS;
-    constexpr int TILE = KEYS * ROW;                  // one K or V tile, bf16
+    constexpr int TILE = 2 * KEYS * ROW;              // one K or V tile, bytes
     constexpr int KSTEPS = HD / 16, DTILES = HD / 8, STILES = KEYS / 8;
-    static_assert(FA2_FWD_QUERIES * ROW == 2 * TILE, "the Q tile is staged in the second K/V buffer");
-    // Buffer b holds K at smem + 2b * TILE and V at smem + (2b + 1) * TILE.
-    unsigned short* smem = reinterpret_cast<unsigned short*>(fa2_smem);
+    static_assert(2 * FA2_FWD_QUERIES * ROW == 2 * TILE, "the Q tile is staged in the second K/V buffer");
+    // Buffer b holds K at smem + 2b * TILE and V at smem + (2b + 1) * TILE (shared-window bytes).
+    const unsigned int smem = fa2_shared_address(fa2_smem);
 
-    const int tile = gridDim.x - 1 - blockIdx.x, h = blockIdx.y, b = blockIdx.z;
+    const int h = blockIdx.x, b = blockIdx.y, tile = gridDim.z - 1 - blockIdx.z;
     const int kvHead = h / (nHeads / nKvHeads);
     const int warp = threadIdx.x / 32, lane = threadIdx.x % 32, g = lane / 4, t = lane % 4;
     const int mi = lane / 8, mr = lane % 8;  // the 8x8 matrix this lane addresses for ldmatrix, and its row
@@ -196,7 +219,7 @@ __device__ __forceinline__ void fa2_forward(float* __restrict__ out, float* __re
     unsigned int qa[KSTEPS][4];  // A fragments of this warp's 16 queries, one per k-step
 #pragma unroll
     for (int c = 0; c < KSTEPS; c++) {
-        fa2_ldmatrix_x4(qa[c], smem + 2 * TILE + (16 * warp + 8 * (mi & 1) + mr) * ROW + 16 * c + 8 * (mi >> 1));
+        fa2_ldmatrix_x4(qa[c], smem + 2 * TILE + 2 * ((16 * warp + 8 * (mi & 1) + mr) * ROW + 16 * c + 8 * (mi >> 1)));
     }
     __syncthreads();  // every warp holds its Q fragments: the second buffer is free for K and V
 
@@ -211,13 +234,12 @@ __device__ __forceinline__ void fa2_forward(float* __restrict__ out, float* __re
         const int buf = kt & 1;
         if (kt + 1 < keyTiles) {
             // The other buffer was last read in iteration kt - 1, which ended at a barrier.
-            unsigned short* next = smem + 2 * (buf ^ 1) * TILE;
+            const unsigned int next = smem + 2 * (buf ^ 1) * TILE;
             fa2_load_tile<HD, KEYS>(next, kHead, kvWidth, (kt + 1) * KEYS, seqLen);
             fa2_load_tile<HD, KEYS>(next + TILE, vHead, kvWidth, (kt + 1) * KEYS, seqLen);
             fa2_cp_async_commit();
         }
-        const unsigned short* kTile = smem + 2 * buf * TILE;
-        const unsigned short* vTile = kTile + TILE;
+        const unsigned int kTile = smem + 2 * buf * TILE, vTile = kTile + TILE;
         const int k0 = kt * KEYS;
         if (k0 <= warpRow + 15) {  // else every key of the tile follows every query of the warp
             // S = Q.K^T for this warp's 16 rows and the tile's keys.
@@ -229,7 +251,7 @@ __device__ __forceinline__ void fa2_forward(float* __restrict__ out, float* __re
 #pragma unroll
                 for (int j = 0; j < STILES; j += 2) {
                     unsigned int kb[4];
-                    fa2_ldmatrix_x4(kb, kTile + (8 * j + 8 * (mi >> 1) + mr) * ROW + 16 * c + 8 * (mi & 1));
+                    fa2_ldmatrix_x4(kb, kTile + 2 * ((8 * j + 8 * (mi >> 1) + mr) * ROW + 16 * c + 8 * (mi & 1)));
                     fa2_mma(s[j], qa[c], kb[0], kb[1]);
                     fa2_mma(s[j + 1], qa[c], kb[2], kb[3]);
                 }
@@ -288,7 +310,7 @@ __device__ __forceinline__ void fa2_forward(float* __restrict__ out, float* __re
 #pragma unroll
                 for (int j = 0; j < DTILES; j += 2) {
                     unsigned int vb[4];
-                    fa2_ldmatrix_x4_trans(vb, vTile + (16 * c + 8 * (mi & 1) + mr) * ROW + 8 * j + 8 * (mi >> 1));
+                    fa2_ldmatrix_x4_trans(vb, vTile + 2 * ((16 * c + 8 * (mi & 1) + mr) * ROW + 8 * j + 8 * (mi >> 1)));
                     fa2_mma(o[j], pa, vb[0], vb[1]);
                     fa2_mma(o[j + 1], pa, vb[2], vb[3]);
                 }
@@ -326,7 +348,7 @@ __device__ __forceinline__ void fa2_forward(float* __restrict__ out, float* __re
 }
 
 // ---- backward -----------------------------------------------------------------------------------
-// Grid (key tiles of 128, nKvHeads, batch), block FA2_THREADS: warp w owns keys 16w..16w+15 of the
+// Grid (nKvHeads, batch, key tiles of 128), block FA2_THREADS: warp w owns keys 16w..16w+15 of the
 // tile with fp32 dK, dV accumulators in registers; its K and V A fragments are re-read from shared
 // memory for every chunk (held in registers they would take 170 registers at head dim 64 instead of
 // 128, one block per multiprocessor instead of two, and crowd out the accumulators at 128). The block
@@ -338,6 +360,7 @@ __device__ __forceinline__ void fa2_forward(float* __restrict__ out, float* __re
 //   dV += P^T.dO, dK += dS^T.Q  (P^T and dS^T rounded to bf16 as A fragments, B by ldmatrix.trans),
 // and leaves dS^T (bf16) in shared memory; then the 8 warps compute the tile's dQ = dS.K (64 queries
 // x HD, each warp 16 queries x HD/2) and add it into the fp32 accumulator with 8-byte reductions.
+// The key tile is the slowest grid dimension, first tiles first: they see the most queries.
 //
 // Why atomics for dQ rather than a dQ kernel of its own (as attention_tc.cu has): the second kernel
 // recomputes S and dP, 7 products per (key, query) pair instead of 5; the reductions cost one 8-byte
@@ -357,39 +380,40 @@ __device__ __forceinline__ void fa2_backward(float* __restrict__ dk, float* __re
     constexpr int DS_ROW = BQ + FA2_PAD;                        // dS^T rows (one per key), bf16
     constexpr int KSTEPS = HD / 16, DTILES = HD / 8;
     constexpr int DQ_DIMS = HD / 2;                             // dQ columns per warp
-    unsigned short* sK = reinterpret_cast<unsigned short*>(fa2_smem);
-    unsigned short* sV = sK + BK * ROW;
-    unsigned short* sQ = sV + BK * ROW;                         // two buffers of BQ * ROW
-    unsigned short* sdO = sQ + 2 * BQ * ROW;                    // two buffers of BQ * ROW
-    unsigned short* sdS = sdO + 2 * BQ * ROW;                   // [BK][DS_ROW]
-    float* sLse = reinterpret_cast<float*>(sdS + BK * DS_ROW);  // two buffers of BQ: lse * log2 e
-    float* sDelta = sLse + 2 * BQ;                              // two buffers of BQ: D
+    constexpr int Q_TILE = 2 * BQ * ROW;                        // one Q or dOut tile, bytes
+    // Shared-window byte addresses of K, V, two buffers each of Q and dOut, dS^T [BK][DS_ROW], and
+    // two buffers each of lse (natural log) and D.
+    const unsigned int sK = fa2_shared_address(fa2_smem), sV = sK + 2 * BK * ROW;
+    const unsigned int sQ = sV + 2 * BK * ROW, sdO = sQ + 2 * Q_TILE, sdS = sdO + 2 * Q_TILE;
+    const unsigned int sLse = sdS + 2 * BK * DS_ROW, sDelta = sLse + 4 * 2 * BQ;
 
-    const int kvHead = blockIdx.y, b = blockIdx.z, group = nHeads / nKvHeads;
+    const int kvHead = blockIdx.x, b = blockIdx.y, group = nHeads / nKvHeads;
     const int warp = threadIdx.x / 32, lane = threadIdx.x % 32, g = lane / 4, t = lane % 4;
     const int mi = lane / 8, mr = lane % 8;
     const long long qWidth = (long long) nHeads * HD, kvWidth = (long long) nKvHeads * HD;
     const long long batchRow = (long long) b * seqLen;
     const long long kvBase = batchRow * kvWidth + (long long) kvHead * HD;
-    const int k0 = blockIdx.x * BK;
+    const int k0 = blockIdx.z * BK;
     const int warpKey = k0 + 16 * warp;                  // this warp's first key
     const int key0 = warpKey + g, key1 = key0 + 8;       // this lane's two key rows
     const float factor = scale * FA2_LOG2E;              // scores in base 2
     const int queryTiles = (seqLen - k0 + BQ - 1) / BQ;  // query tiles from k0 (a multiple of BQ) on
     const int steps = group * queryTiles;
 
-    // Queues step `step`'s Q and dOut tiles (cp.async) and writes its lse and D into buffer `buf`.
-    // Queries past seqLen get lse = +inf, so P = exp2(finite - inf) = 0 there, and D = 0.
+    // Queues step `step`'s Q and dOut tiles and its lse and D into buffer `buf`, all by cp.async (a
+    // plain load would stall its warp on the global latency at every step). Queries past seqLen get
+    // zeros everywhere: their P = exp2(0 - 0) = 1 is harmless, since dO = 0 and D = 0 make their dV
+    // terms and dS zero, and their dQ rows are not written.
     auto stage = [&](int step, int buf) {
         const int h = kvHead * group + step / queryTiles, q0 = k0 + step % queryTiles * BQ;
         const long long qBase = batchRow * qWidth + (long long) h * HD;
-        fa2_load_tile<HD, BQ>(sQ + buf * BQ * ROW, q16 + qBase, qWidth, q0, seqLen);
-        fa2_load_tile<HD, BQ>(sdO + buf * BQ * ROW, dOut16 + qBase, qWidth, q0, seqLen);
-        for (int i = threadIdx.x; i < BQ; i += FA2_THREADS) {
-            const int pos = q0 + i;
-            const long long at = ((long long) b * nHeads + h) * seqLen + pos;
-            sLse[buf * BQ + i] = pos < seqLen ? lse[at] * FA2_LOG2E : fa2_positive_infinity();
-            sDelta[buf * BQ + i] = pos < seqLen ? delta[at] : 0.0f;
+        fa2_load_tile<HD, BQ>(sQ + buf * Q_TILE, q16 + qBase, qWidth, q0, seqLen);
+        fa2_load_tile<HD, BQ>(sdO + buf * Q_TILE, dOut16 + qBase, qWidth, q0, seqLen);
+        if (threadIdx.x < 2 * BQ) {
+            const int i = threadIdx.x % BQ, pos = q0 + i;
+            const long long at = ((long long) b * nHeads + h) * seqLen + (pos < seqLen ? pos : 0);
+            if (threadIdx.x < BQ) fa2_cp_async_4(sLse + 4 * (buf * BQ + i), lse + at, pos < seqLen);
+            else fa2_cp_async_4(sDelta + 4 * (buf * BQ + i), delta + at, pos < seqLen);
         }
     };
 
@@ -415,19 +439,19 @@ __device__ __forceinline__ void fa2_backward(float* __restrict__ dk, float* __re
             fa2_cp_async_commit();
         }
         const int h = kvHead * group + step / queryTiles, q0 = k0 + step % queryTiles * BQ;
-        const unsigned short* qTile = sQ + buf * BQ * ROW;
-        const unsigned short* doTile = sdO + buf * BQ * ROW;
-        const float* lse2 = sLse + buf * BQ;
-        const float* deltas = sDelta + buf * BQ;
+        const unsigned int qTile = sQ + buf * Q_TILE, doTile = sdO + buf * Q_TILE;
+        const unsigned int lseTile = sLse + 4 * buf * BQ, deltas = sDelta + 4 * buf * BQ;
 
 #pragma unroll 1
         for (int c = 0; c < BQ / 16; c++) {
             const int qc = q0 + 16 * c;  // the chunk's first query
             // This lane's dS^T words in shared memory: rows key0, key1, queries 16c + 2t (+1) and + 8 (+9).
-            unsigned int* ds0 = reinterpret_cast<unsigned int*>(sdS + (16 * warp + g) * DS_ROW + 16 * c + 2 * t);
-            unsigned int* ds1 = reinterpret_cast<unsigned int*>(sdS + (16 * warp + g + 8) * DS_ROW + 16 * c + 2 * t);
+            const unsigned int ds0 = sdS + 2 * ((16 * warp + g) * DS_ROW + 16 * c + 2 * t), ds1 = ds0 + 2 * 8 * DS_ROW;
             if (qc + 15 < warpKey) {  // every query of the chunk precedes every key of the warp: P = dS = 0
-                ds0[0] = ds0[4] = ds1[0] = ds1[4] = 0u;
+                fa2_store_shared(ds0, 0u);
+                fa2_store_shared(ds0 + 16, 0u);
+                fa2_store_shared(ds1, 0u);
+                fa2_store_shared(ds1 + 16, 0u);
                 continue;
             }
             float s[2][4], dp[2][4];
@@ -441,12 +465,12 @@ __device__ __forceinline__ void fa2_backward(float* __restrict__ dk, float* __re
                 const int at = (16 * c + 8 * (mi >> 1) + mr) * ROW + 16 * kc + 8 * (mi & 1);
                 const int kvAt = (16 * warp + 8 * (mi & 1) + mr) * ROW + 16 * kc + 8 * (mi >> 1);
                 unsigned int qb[4], ob[4], a[4];
-                fa2_ldmatrix_x4(qb, qTile + at);
-                fa2_ldmatrix_x4(a, sK + kvAt);
+                fa2_ldmatrix_x4(qb, qTile + 2 * at);
+                fa2_ldmatrix_x4(a, sK + 2 * kvAt);
                 fa2_mma(s[0], a, qb[0], qb[1]);
                 fa2_mma(s[1], a, qb[2], qb[3]);
-                fa2_ldmatrix_x4(ob, doTile + at);
-                fa2_ldmatrix_x4(a, sV + kvAt);
+                fa2_ldmatrix_x4(ob, doTile + 2 * at);
+                fa2_ldmatrix_x4(a, sV + 2 * kvAt);
                 fa2_mma(dp[0], a, ob[0], ob[1]);
                 fa2_mma(dp[1], a, ob[2], ob[3]);
             }
@@ -458,28 +482,29 @@ __device__ __forceinline__ void fa2_backward(float* __restrict__ dk, float* __re
                 for (int e = 0; e < 4; e++) {
                     const int col = 16 * c + 8 * j + 2 * t + (e & 1);  // query within the tile
                     const int key = e < 2 ? key0 : key1;
-                    const float p = diagonal && q0 + col < key ? 0.0f : exp2f(s[j][e] * factor - lse2[col]);
-                    s[j][e] = p;                              // P^T
-                    dp[j][e] = p * (dp[j][e] - deltas[col]);  // dS^T / scale
+                    const float lse2 = fa2_load_shared(lseTile + 4 * col) * FA2_LOG2E;
+                    const float p = diagonal && q0 + col < key ? 0.0f : exp2f(s[j][e] * factor - lse2);
+                    s[j][e] = p;                                                      // P^T
+                    dp[j][e] = p * (dp[j][e] - fa2_load_shared(deltas + 4 * col));  // dS^T / scale
                 }
             }
             const unsigned int pa[4] = {fa2_pack_bf16(s[0][0], s[0][1]), fa2_pack_bf16(s[0][2], s[0][3]),
                                         fa2_pack_bf16(s[1][0], s[1][1]), fa2_pack_bf16(s[1][2], s[1][3])};
             const unsigned int da[4] = {fa2_pack_bf16(dp[0][0], dp[0][1]), fa2_pack_bf16(dp[0][2], dp[0][3]),
                                         fa2_pack_bf16(dp[1][0], dp[1][1]), fa2_pack_bf16(dp[1][2], dp[1][3])};
-            ds0[0] = da[0];
-            ds1[0] = da[1];
-            ds0[4] = da[2];
-            ds1[4] = da[3];
+            fa2_store_shared(ds0, da[0]);
+            fa2_store_shared(ds1, da[1]);
+            fa2_store_shared(ds0 + 16, da[2]);
+            fa2_store_shared(ds1 + 16, da[3]);
             // dV += P^T.dO and dK += dS^T.Q over the chunk's 16 queries (one k-step).
 #pragma unroll
             for (int j = 0; j < DTILES; j += 2) {
                 const int at = (16 * c + 8 * (mi & 1) + mr) * ROW + 8 * j + 8 * (mi >> 1);
                 unsigned int ob[4], qb[4];
-                fa2_ldmatrix_x4_trans(ob, doTile + at);
+                fa2_ldmatrix_x4_trans(ob, doTile + 2 * at);
                 fa2_mma(dvAcc[j], pa, ob[0], ob[1]);
                 fa2_mma(dvAcc[j + 1], pa, ob[2], ob[3]);
-                fa2_ldmatrix_x4_trans(qb, qTile + at);
+                fa2_ldmatrix_x4_trans(qb, qTile + 2 * at);
                 fa2_mma(dkAcc[j], da, qb[0], qb[1]);
                 fa2_mma(dkAcc[j + 1], da, qb[2], qb[3]);
             }
@@ -502,11 +527,11 @@ __device__ __forceinline__ void fa2_backward(float* __restrict__ dk, float* __re
                     // Keys 16kk.. of the tile all follow the warp's queries from here on: dS = 0.
                     if (k0 + 16 * kk > qr + 15) break;
                     unsigned int a[4];
-                    fa2_ldmatrix_x4_trans(a, sdS + (16 * kk + 8 * (mi >> 1) + mr) * DS_ROW + rows + 8 * (mi & 1));
+                    fa2_ldmatrix_x4_trans(a, sdS + 2 * ((16 * kk + 8 * (mi >> 1) + mr) * DS_ROW + rows + 8 * (mi & 1)));
 #pragma unroll
                     for (int j = 0; j < 4; j += 2) {
                         unsigned int kb[4];
-                        fa2_ldmatrix_x4_trans(kb, sK + (16 * kk + 8 * (mi & 1) + mr) * ROW + d0 + 8 * j + 8 * (mi >> 1));
+                        fa2_ldmatrix_x4_trans(kb, sK + 2 * ((16 * kk + 8 * (mi & 1) + mr) * ROW + d0 + 8 * j + 8 * (mi >> 1)));
                         fa2_mma(acc[j], a, kb[0], kb[1]);
                         fa2_mma(acc[j + 1], a, kb[2], kb[3]);
                     }

@@ -224,9 +224,10 @@ public final class CudaKernels {
         if (mode.usesFa2(headDim)) a.requireScratch(scratch);
         if (a.isEmpty()) return;
         if (mode.usesFa2(headDim)) {
-            // attention_fa2.cu: bf16 copies, then 256 threads (8 warps x 16 queries) per 128 queries.
+            // attention_fa2.cu: bf16 copies, then 256 threads (8 warps x 16 queries) per 128 queries; the
+            // query tile is the slowest grid dimension, so the longest tiles of every head start first.
             var copies = Fa2Copies.of(l, scratch, q, k, v);
-            l.launch("attention_fa2_forward_hd" + headDim, Math.ceilDiv(seqLen, FA2_FORWARD_QUERIES), nHeads, batch, FA2_THREADS, 1,
+            l.launch("attention_fa2_forward_hd" + headDim, nHeads, batch, a.fa2Tiles(FA2_FORWARD_QUERIES), FA2_THREADS, 1,
                     fa2ForwardSharedBytes(headDim), ptr(out), ptr(lse), copies.q16(), copies.k16(), copies.v16(), seqLen, nHeads, nKvHeads,
                     a.scale());
             return;
@@ -293,8 +294,8 @@ public final class CudaKernels {
             // One warp per (row, head), as the fp32 delta kernel.
             l.launch("attention_fa2_backward_prepare", (int) Math.min(Math.ceilDiv(headRows, FA2_PASS_THREADS / 32), MAX_BLOCKS), 1, 1,
                     FA2_PASS_THREADS, 1, 0, deltas, dOut16, accumulator, ptr(dOut), ptr(out), headRows, seqLen, nHeads, headDim);
-            // 256 threads (8 warps x 16 keys) per 128 keys of one kv head.
-            l.launch("attention_fa2_backward_hd" + headDim, Math.ceilDiv(seqLen, FA2_BACKWARD_KEYS), nKvHeads, batch, FA2_THREADS, 1,
+            // 256 threads (8 warps x 16 keys) per 128 keys of one kv head, key tiles the slowest grid dimension.
+            l.launch("attention_fa2_backward_hd" + headDim, nKvHeads, batch, a.fa2Tiles(FA2_BACKWARD_KEYS), FA2_THREADS, 1,
                     fa2BackwardSharedBytes(headDim), ptr(dk), ptr(dv), accumulator, copies.q16(), copies.k16(), copies.v16(), dOut16,
                     ptr(lse), deltas, seqLen, nHeads, nKvHeads, a.scale());
             l.launch("attention_fa2_backward_finish", passBlocks(queryElements), 1, 1, FA2_PASS_THREADS, 1, 0,
@@ -367,6 +368,16 @@ public final class CudaKernels {
         int threads() { return ATTENTION_ROWS * width() / 32; }
 
         int tiles() { return Math.ceilDiv(seqLen, ATTENTION_ROWS); }
+
+        /** Tiles of {@code rows} over the sequence, as the z dimension of an fa2 grid. */
+        int fa2Tiles(int rows) {
+            int tiles = Math.ceilDiv(seqLen, rows);
+            if (tiles > MAX_GRID_YZ) {
+                throw new IllegalArgumentException(op + ": seqLen " + seqLen + " makes " + tiles + " tiles of " + rows
+                        + ", more than the grid's z dimension holds (" + MAX_GRID_YZ + ")");
+            }
+            return tiles;
+        }
 
         boolean isEmpty() { return batch == 0 || seqLen == 0; }
 

@@ -130,7 +130,6 @@ class AttentionFa2EmulationTest {
 
     private static void assertClose(String what, float[] got, float[] want, double tolerance, String where) {
         CheckRow row = Comparison.compare(what, where, got, want, tolerance);
-        System.out.printf("fa2 emulation %s %s: max abs %.3g, max rel %.3g%n", what, where, row.maxAbsError(), row.maxRelError());
         assertTrue(row.passed(), what + ": largest relative error " + row.maxRelError() + " (absolute " + row.maxAbsError()
                 + ") over the tolerance " + tolerance + "; " + where);
     }

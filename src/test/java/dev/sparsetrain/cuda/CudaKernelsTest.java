@@ -300,8 +300,8 @@ class CudaKernelsTest {
             var forward = l.launches.get(1);
             assertLaunch(forward, "attention_fa2_forward_hd" + headDim, Map.of("out", ptr(out), "lse", ptr(lse), "q16", q16, "k16", k16,
                     "v16", v16, "seqLen", seqLen, "nHeads", nHeads, "nKvHeads", nKv, "scale", (float) (1 / Math.sqrt(headDim))));
-            assertEquals(List.of(3, nHeads, batch, 256, 1), List.of(forward.gridX(), forward.gridY(), forward.gridZ(), forward.blockX(),
-                    forward.blockY()), "128-query tiles x heads x batch, 8 warps; " + shape);
+            assertEquals(List.of(nHeads, batch, 3, 256, 1), List.of(forward.gridX(), forward.gridY(), forward.gridZ(), forward.blockX(),
+                    forward.blockY()), "heads x batch x 128-query tiles, 8 warps; " + shape);
             assertEquals(4 * 64 * (headDim + 8) * 2, forward.sharedBytes(), "two buffers of a K and a V tile of 64 padded rows; " + shape);
         }
     }
@@ -340,8 +340,8 @@ class CudaKernelsTest {
                     Map.entry("dqAccumulator", accumulator), Map.entry("q16", q16), Map.entry("k16", k16), Map.entry("v16", v16),
                     Map.entry("dOut16", dOut16), Map.entry("lse", ptr(lse)), Map.entry("delta", delta), Map.entry("seqLen", seqLen),
                     Map.entry("nHeads", nHeads), Map.entry("nKvHeads", nKv), Map.entry("scale", scale)));
-            assertEquals(List.of(3, nKv, batch, 256, 1), List.of(backward.gridX(), backward.gridY(), backward.gridZ(), backward.blockX(),
-                    backward.blockY()), "128-key tiles x kv heads x batch, 8 warps; " + shape);
+            assertEquals(List.of(nKv, batch, 3, 256, 1), List.of(backward.gridX(), backward.gridY(), backward.gridZ(), backward.blockX(),
+                    backward.blockY()), "kv heads x batch x 128-key tiles, 8 warps; " + shape);
             assertEquals((2 * 128 + 4 * 64) * (headDim + 8) * 2 + 128 * 72 * 2 + 4 * 64 * 4, backward.sharedBytes(),
                     "K, V, two buffers of Q and dOut, dS^T, two buffers of lse and D; " + shape);
             var finish = l.launches.get(3);

@@ -5,8 +5,9 @@
 // thread of a block is a fiber (ucontext) on one OS thread; a fiber runs until it reaches a barrier
 // (__syncthreads, or the warp-wide exchange inside ldmatrix, mma.sync and shuffles) and the
 // scheduler then runs the others, so the 32 lanes of a warp meet at every collective as on the GPU.
-// Blocks run one after another. What it checks besides the results: every ldmatrix and cp.async
-// address is inside the launch's dynamic shared memory and 16-byte aligned, every global cp.async
+// Blocks run one after another. What it checks besides the results: every shared memory address
+// (ldmatrix, cp.async, ld/st.shared) is inside the launch's dynamic shared memory and aligned to
+// its access, every global cp.async
 // source and reduction address is inside a buffer the test made, no write lands past the shared
 // memory a launch asked for or past a buffer's ends, nothing waits at barriers that never fill, and
 // no thread ends with cp.async copies it never waited for. Shared memory starts each block as NaN
@@ -91,18 +92,21 @@ bool inGlobal(const void* p, size_t n) {
 
 unsigned char* shared() { return reinterpret_cast<unsigned char*>(fa2_smem); }
 
-bool inShared(const void* p, size_t n) {
-    auto c = static_cast<const unsigned char*>(p);
-    return c >= shared() && c + n <= shared() + sharedBytes;
+// A shared-window address (the kernels' 32-bit addresses are byte offsets from the start of
+// fa2_smem here) checked to lie inside the launch's shared memory with `bytes` bytes, aligned to them.
+unsigned char* sharedAt(unsigned int address, size_t bytes, const char* what) {
+    if (address + bytes > sharedBytes || address % bytes != 0) {
+        fail("%s of %zu bytes at shared offset %u: outside the launch's %zu bytes or not aligned", what, bytes, address, sharedBytes);
+    }
+    return shared() + address;
 }
-
-long sharedOffset(const void* p) { return static_cast<const unsigned char*>(p) - shared(); }
 
 // ---- fibers and barriers ----
 
 struct Copy {
     unsigned char* dst;
     const unsigned char* src;  // null: zero-fill
+    size_t bytes;
     int group;                 // -1 until committed
 };
 
@@ -154,19 +158,16 @@ struct Lane {
 Lane exchange[32][32];
 
 void copy(const Copy& c) {
-    if (c.src == nullptr) std::memset(c.dst, 0, 16);
-    else std::memcpy(c.dst, c.src, 16);
+    if (c.src == nullptr) std::memset(c.dst, 0, c.bytes);
+    else std::memcpy(c.dst, c.src, c.bytes);
 }
 
-void asyncCopy(void* dst, const void* src, bool valid) {
-    if (!inShared(dst, 16) || sharedOffset(dst) % 16 != 0) {
-        fail("cp.async destination at shared offset %ld is outside the launch's %zu bytes or not 16-byte aligned", sharedOffset(dst),
-             sharedBytes);
+void asyncCopy(unsigned int dst, const void* src, size_t bytes, bool valid) {
+    unsigned char* to = sharedAt(dst, bytes, "cp.async destination");
+    if (valid && (!inGlobal(src, bytes) || reinterpret_cast<uintptr_t>(src) % bytes != 0)) {
+        fail("%zu-byte cp.async source %p is outside every buffer or not aligned", bytes, src);
     }
-    if (valid && (!inGlobal(src, 16) || reinterpret_cast<uintptr_t>(src) % 16 != 0)) {
-        fail("cp.async source %p is outside every buffer or not 16-byte aligned", src);
-    }
-    Copy c{static_cast<unsigned char*>(dst), valid ? static_cast<const unsigned char*>(src) : nullptr, -1};
+    Copy c{to, valid ? static_cast<const unsigned char*>(src) : nullptr, bytes, -1};
     if (lateCopies) fibers[current].pending.push_back(c);
     else copy(c);
 }
@@ -189,13 +190,10 @@ void waitGroups(int n) {
     f.pending.swap(still);
 }
 
-void ldmatrix(unsigned int (&r)[4], const void* p, bool trans) {
-    if (!inShared(p, 16) || sharedOffset(p) % 16 != 0) {
-        fail("ldmatrix row address at shared offset %ld is outside the launch's %zu bytes or not 16-byte aligned", sharedOffset(p),
-             sharedBytes);
-    }
+void ldmatrix(unsigned int (&r)[4], unsigned int address, bool trans) {
+    const unsigned char* row = sharedAt(address, 16, "ldmatrix row");
     const int w = warp(), l = lane();
-    exchange[w][l].address = static_cast<const unsigned char*>(p);
+    exchange[w][l].address = row;
     warpSync();
     unsigned int result[4];
     for (int j = 0; j < 4; j++) {
@@ -271,12 +269,24 @@ static inline float __shfl_xor_sync(unsigned int mask, float v, int laneMask) {
     return r;
 }
 
-static inline void fa2_cp_async_16(void* dst, const void* src, bool valid) { emu::asyncCopy(dst, src, valid); }
+static inline unsigned int fa2_shared_address(const void* p) {
+    return static_cast<unsigned int>(static_cast<const unsigned char*>(p) - emu::shared());
+}
+static inline void fa2_cp_async_16(unsigned int dst, const void* src, bool valid) { emu::asyncCopy(dst, src, 16, valid); }
+static inline void fa2_cp_async_4(unsigned int dst, const void* src, bool valid) { emu::asyncCopy(dst, src, 4, valid); }
 static inline void fa2_cp_async_commit() { emu::commit(); }
 template <int N>
 static inline void fa2_cp_async_wait() { emu::waitGroups(N); }
-static inline void fa2_ldmatrix_x4(unsigned int (&r)[4], const void* rowAddress) { emu::ldmatrix(r, rowAddress, false); }
-static inline void fa2_ldmatrix_x4_trans(unsigned int (&r)[4], const void* rowAddress) { emu::ldmatrix(r, rowAddress, true); }
+static inline void fa2_ldmatrix_x4(unsigned int (&r)[4], unsigned int rowAddress) { emu::ldmatrix(r, rowAddress, false); }
+static inline void fa2_ldmatrix_x4_trans(unsigned int (&r)[4], unsigned int rowAddress) { emu::ldmatrix(r, rowAddress, true); }
+static inline void fa2_store_shared(unsigned int address, unsigned int value) {
+    std::memcpy(emu::sharedAt(address, 4, "st.shared"), &value, 4);
+}
+static inline float fa2_load_shared(unsigned int address) {
+    float value;
+    std::memcpy(&value, emu::sharedAt(address, 4, "ld.shared"), 4);
+    return value;
+}
 static inline void fa2_mma(float (&d)[4], const unsigned int (&a)[4], unsigned int b0, unsigned int b1) { emu::mma(d, a, b0, b1); }
 static inline unsigned int fa2_pack_bf16(float lo, float hi) { return emu::bf16Bits(lo) | emu::bf16Bits(hi) << 16; }
 static inline void fa2_red_add_v2(float* address, float a, float b) {
