@@ -70,7 +70,7 @@ static_assert(fa2_backward_shared_bytes<64>() == 93184 && fa2_backward_shared_by
 extern __shared__ uint4 fa2_smem[];
 
 // ---- hardware primitives ------------------------------------------------------------------------
-// Everything below that is inline PTX. AttentionFa2EmulationTest compiles this file as host C++
+// The functions of this section are inline PTX. AttentionFa2EmulationTest compiles this file as host C++
 // with ATTENTION_FA2_HOST_EMULATION defined and its own definitions of these functions, to run the
 // kernels on the CPU with 32 lanes per warp in lockstep.
 #ifndef ATTENTION_FA2_HOST_EMULATION
