@@ -3,11 +3,15 @@ package dev.sparsetrain.cuda;
 import java.util.Locale;
 
 /**
- * Which kernels run the CUDA backend's attention. {@link #TC} (the default) is the tensor-core
- * forward and backward of {@code attention_tc.cu} (bf16 operands, fp32 accumulation and softmax; P
- * and dS rounded to bf16 before their products, as in FlashAttention-2) for head dims 64 and 128,
- * other head dims staying on the fp32 kernels; {@link #FP32} is the fp32 CUDA-core flash attention
- * of {@code attention.cu}, which matches the CPU backend within fp32 rounding. TC became the default
+ * Which kernels run the CUDA backend's attention. {@link #TC} (the default, {@link #DEFAULT}) is the
+ * tensor-core forward and backward of {@code attention_tc.cu} (bf16 operands, fp32 accumulation and
+ * softmax; P and dS rounded to bf16 before their products, as in FlashAttention-2) for head dims 64
+ * and 128, other head dims staying on the fp32 kernels; {@link #FA2} is the FlashAttention-2-style
+ * rewrite of {@code attention_fa2.cu} (the same arithmetic on bf16 copies of the inputs made once
+ * per call, cp.async double buffering, ldmatrix fragments, 128-query forward blocks and a one-kernel
+ * backward with dQ by atomics) for head dims 64 and 128, other head dims taking what TC takes; it
+ * needs an {@link AttentionScratch}. {@link #FP32} is the fp32 CUDA-core flash attention of
+ * {@code attention.cu}, which matches the CPU backend within fp32 rounding. TC became the default
  * after it passed the H200 selftest and trained to the same validation loss as FP32 (docs/PERF.md).
  *
  * <p>Chosen by the system property {@value #PROPERTY} or, when that is unset, the environment
@@ -15,18 +19,21 @@ import java.util.Locale;
  * environment. {@link #active()} reads the setting once per process.
  */
 public enum AttentionKernel {
-    FP32, TC;
+    FP32, TC, FA2;
 
     public static final String VARIABLE = "SPARSETRAIN_ATTENTION";
     public static final String PROPERTY = "sparsetrain.attention";
 
-    /** The mode this process asks for: the property, else the environment variable, else {@link #TC}. */
+    /** The mode when neither the property nor the variable is set. */
+    public static final AttentionKernel DEFAULT = TC;
+
+    /** The mode this process asks for: the property, else the environment variable, else {@link #DEFAULT}. */
     public static AttentionKernel configured() {
         String property = System.getProperty(PROPERTY);
         if (property != null) return parse(property, "system property " + PROPERTY);
         String variable = System.getenv(VARIABLE);
         if (variable != null) return parse(variable, "environment variable " + VARIABLE);
-        return TC;
+        return DEFAULT;
     }
 
     /** {@link #configured()}, read on the first call and kept: every attention launch of the process agrees. */
@@ -34,22 +41,30 @@ public enum AttentionKernel {
         return Active.MODE;
     }
 
-    /** {@code fp32} or {@code tc} (any case, surrounding blanks ignored); {@code source} names where the value came from. */
+    /** {@code fp32}, {@code tc} or {@code fa2} (any case, surrounding blanks ignored); {@code source} names where the value came from. */
     static AttentionKernel parse(String value, String source) {
         return switch (value.strip().toLowerCase(Locale.ROOT)) {
             case "fp32" -> FP32;
             case "tc" -> TC;
+            case "fa2" -> FA2;
             default -> throw new IllegalArgumentException(source + " is '" + value + "', which is not an attention mode; valid values: "
-                    + TC.label() + " (default: tensor cores for head dims 64 and 128) or " + FP32.label() + " (fp32 CUDA cores)");
+                    + TC.label() + " (tensor cores for head dims 64 and 128), " + FA2.label()
+                    + " (FlashAttention-2-style tensor-core kernels for head dims 64 and 128) or " + FP32.label()
+                    + " (fp32 CUDA cores); the default is " + DEFAULT.label());
         };
     }
 
-    /** Whether this mode runs the tensor-core kernels for {@code headDim}. */
+    /** Whether this mode runs {@code headDim} on bf16 tensor cores (the fa2 or the tc kernels), else on the fp32 kernels. */
     public boolean usesTensorCores(int headDim) {
-        return this == TC && (headDim == 64 || headDim == 128);
+        return this != FP32 && (headDim == 64 || headDim == 128);
     }
 
-    /** "fp32" or "tc", as the setting spells it. */
+    /** Whether this mode runs {@code headDim} on the kernels of {@code attention_fa2.cu}. */
+    public boolean usesFa2(int headDim) {
+        return this == FA2 && (headDim == 64 || headDim == 128);
+    }
+
+    /** "fp32", "tc" or "fa2", as the setting spells it. */
     public String label() { return name().toLowerCase(Locale.ROOT); }
 
     /** Holder: the class initializer runs once, on the first {@link #active()}. */

@@ -16,12 +16,12 @@ import java.util.List;
  * <p>Ops that return a value on the CPU backends leave it on the device here: {@link #sumSquares}
  * writes {@link #SUM_BLOCKS} partial sums and {@link #crossEntropy} one loss per row, which the
  * caller downloads and adds in double. An empty tensor launches nothing. Launches must run in
- * order on one stream: the attention backward's three launches depend on it.
+ * order on one stream: the attention backward's launches depend on it.
  */
 public final class CudaKernels {
     /** The kernel sources, resources under {@code /kernels/}; each kernel name occurs in exactly one. */
     public static final List<String> SOURCES = List.of(
-            "adamw.cu", "attention.cu", "attention_tc.cu", "cross_entropy.cu", "elementwise.cu", "embedding.cu", "reductions.cu", "rope.cu");
+            "adamw.cu", "attention.cu", "attention_fa2.cu", "attention_tc.cu", "cross_entropy.cu", "elementwise.cu", "embedding.cu", "reductions.cu", "rope.cu");
 
     /** Blocks of the sum-of-squares kernel, hence the entries of its partial-sums buffer. */
     public static final int SUM_BLOCKS = 1024;
@@ -42,6 +42,8 @@ public final class CudaKernels {
     private static final int ATTENTION_ROWS = 64;
     /** Mirrors TC_THREADS of attention_tc.cu (its TC_QUERIES equals ATTENTION_ROWS, so the grids agree). */
     private static final int TC_ATTENTION_THREADS = 128;
+    /** Mirror FA2_THREADS, FA2_FWD_QUERIES, FA2_BWD_KEYS and FA2_PASS_THREADS of attention_fa2.cu. */
+    private static final int FA2_THREADS = 256, FA2_FORWARD_QUERIES = 128, FA2_BACKWARD_KEYS = 128, FA2_PASS_THREADS = 256;
 
     private CudaKernels() {}
 
@@ -192,19 +194,44 @@ public final class CudaKernels {
     /** Causal GQA attention: out and lse (natural log-sum-exp per query row) from q, k, v, by this process's {@link AttentionKernel}. */
     public static void attentionForward(KernelLauncher l, Tensor out, Tensor lse, Tensor q, Tensor k, Tensor v,
                                         int batch, int seqLen, int nHeads, int nKvHeads, int headDim) {
-        attentionForward(l, AttentionKernel.active(), out, lse, q, k, v, batch, seqLen, nHeads, nKvHeads, headDim);
+        attentionForward(l, AttentionKernel.active(), null, out, lse, q, k, v, batch, seqLen, nHeads, nKvHeads, headDim);
+    }
+
+    /** {@link #attentionForward(KernelLauncher, Tensor, Tensor, Tensor, Tensor, Tensor, int, int, int, int, int)} with the scratch the fa2 mode needs. */
+    public static void attentionForward(KernelLauncher l, AttentionScratch scratch, Tensor out, Tensor lse, Tensor q, Tensor k, Tensor v,
+                                        int batch, int seqLen, int nHeads, int nKvHeads, int headDim) {
+        attentionForward(l, AttentionKernel.active(), scratch, out, lse, q, k, v, batch, seqLen, nHeads, nKvHeads, headDim);
     }
 
     /** {@link #attentionForward(KernelLauncher, Tensor, Tensor, Tensor, Tensor, Tensor, int, int, int, int, int)} with an explicit mode. */
     public static void attentionForward(KernelLauncher l, AttentionKernel mode, Tensor out, Tensor lse, Tensor q, Tensor k, Tensor v,
                                         int batch, int seqLen, int nHeads, int nKvHeads, int headDim) {
+        attentionForward(l, mode, null, out, lse, q, k, v, batch, seqLen, nHeads, nKvHeads, headDim);
+    }
+
+    /**
+     * Causal GQA attention forward by {@code mode}; {@code scratch} may be null unless the mode runs
+     * this head dim on the fa2 kernels ({@link AttentionKernel#usesFa2}), whose bf16 copies of q, k, v it holds.
+     */
+    public static void attentionForward(KernelLauncher l, AttentionKernel mode, AttentionScratch scratch, Tensor out, Tensor lse,
+                                        Tensor q, Tensor k, Tensor v, int batch, int seqLen, int nHeads, int nKvHeads, int headDim) {
         var a = AttentionLaunch.of("attentionForward", batch, seqLen, nHeads, nKvHeads, headDim);
         a.requireQueryShaped(q, "q");
         a.requireKvShaped(k, "k");
         a.requireKvShaped(v, "v");
         a.requireQueryShaped(out, "out");
         a.requireRowShaped(lse, "lse");
+        if (mode.usesFa2(headDim)) a.requireScratch(scratch);
         if (a.isEmpty()) return;
+        if (mode.usesFa2(headDim)) {
+            // attention_fa2.cu: bf16 copies, then 256 threads (8 warps x 16 queries) per 128 queries; the
+            // query tile is the slowest grid dimension, so the longest tiles of every head start first.
+            var copies = Fa2Copies.of(l, scratch, q, k, v);
+            l.launch("attention_fa2_forward_hd" + headDim, nHeads, batch, a.fa2Tiles(FA2_FORWARD_QUERIES), FA2_THREADS, 1,
+                    fa2ForwardSharedBytes(headDim), ptr(out), ptr(lse), copies.q16(), copies.k16(), copies.v16(), seqLen, nHeads, nKvHeads,
+                    a.scale());
+            return;
+        }
         if (mode.usesTensorCores(headDim)) {
             // attention_tc.cu: 128 threads (4 warps x 16 queries) per 64 queries; the head dim is in the kernel's name.
             l.launch("attention_forward_hd" + headDim + "_tc", a.tiles(), nHeads, batch, TC_ATTENTION_THREADS, 1, 0,
@@ -215,20 +242,37 @@ public final class CudaKernels {
                 ptr(out), ptr(lse), ptr(q), ptr(k), ptr(v), seqLen, nHeads, nKvHeads, headDim, a.scale());
     }
 
-    /**
-     * Overwrites dq, dk and dv, by this process's {@link AttentionKernel}. Three launches: the row
-     * deltas Σ dOut·out go into dq (at each head's first dim) as scratch, the dK/dV kernel reads them
-     * there, and the dQ kernel reads its rows' deltas before overwriting dq.
-     */
+    /** Overwrites dq, dk and dv, by this process's {@link AttentionKernel} (see the mode-taking overload for the launches). */
     public static void attentionBackward(KernelLauncher l, Tensor dq, Tensor dk, Tensor dv, Tensor dOut,
                                          Tensor q, Tensor k, Tensor v, Tensor out, Tensor lse,
                                          int batch, int seqLen, int nHeads, int nKvHeads, int headDim) {
-        attentionBackward(l, AttentionKernel.active(), dq, dk, dv, dOut, q, k, v, out, lse, batch, seqLen, nHeads, nKvHeads, headDim);
+        attentionBackward(l, AttentionKernel.active(), null, dq, dk, dv, dOut, q, k, v, out, lse, batch, seqLen, nHeads, nKvHeads, headDim);
+    }
+
+    /** {@link #attentionBackward(KernelLauncher, Tensor, Tensor, Tensor, Tensor, Tensor, Tensor, Tensor, Tensor, Tensor, int, int, int, int, int)} with the scratch the fa2 mode needs. */
+    public static void attentionBackward(KernelLauncher l, AttentionScratch scratch, Tensor dq, Tensor dk, Tensor dv, Tensor dOut,
+                                         Tensor q, Tensor k, Tensor v, Tensor out, Tensor lse,
+                                         int batch, int seqLen, int nHeads, int nKvHeads, int headDim) {
+        attentionBackward(l, AttentionKernel.active(), scratch, dq, dk, dv, dOut, q, k, v, out, lse, batch, seqLen, nHeads, nKvHeads, headDim);
     }
 
     /** {@link #attentionBackward(KernelLauncher, Tensor, Tensor, Tensor, Tensor, Tensor, Tensor, Tensor, Tensor, Tensor, int, int, int, int, int)} with an explicit mode. */
     public static void attentionBackward(KernelLauncher l, AttentionKernel mode, Tensor dq, Tensor dk, Tensor dv, Tensor dOut,
                                          Tensor q, Tensor k, Tensor v, Tensor out, Tensor lse,
+                                         int batch, int seqLen, int nHeads, int nKvHeads, int headDim) {
+        attentionBackward(l, mode, null, dq, dk, dv, dOut, q, k, v, out, lse, batch, seqLen, nHeads, nKvHeads, headDim);
+    }
+
+    /**
+     * Overwrites dq, dk and dv by {@code mode}; {@code scratch} may be null unless the mode runs this
+     * head dim on the fa2 kernels. The fp32 and tc modes make three launches: the row deltas Σ dOut·out
+     * go into dq (at each head's first dim) as scratch, the dK/dV kernel reads them there, and the dQ
+     * kernel reads its rows' deltas before overwriting dq. The fa2 mode makes four: bf16 copies of
+     * q, k, v; deltas, a bf16 copy of dOut and a zeroed dQ accumulator; the one backward kernel (dk, dv
+     * written, dQ added into the accumulator); dq = accumulator · scale.
+     */
+    public static void attentionBackward(KernelLauncher l, AttentionKernel mode, AttentionScratch scratch, Tensor dq, Tensor dk, Tensor dv,
+                                         Tensor dOut, Tensor q, Tensor k, Tensor v, Tensor out, Tensor lse,
                                          int batch, int seqLen, int nHeads, int nKvHeads, int headDim) {
         var a = AttentionLaunch.of("attentionBackward", batch, seqLen, nHeads, nKvHeads, headDim);
         a.requireQueryShaped(q, "q");
@@ -240,8 +284,24 @@ public final class CudaKernels {
         a.requireQueryShaped(dq, "dq");
         a.requireKvShaped(dk, "dk");
         a.requireKvShaped(dv, "dv");
+        if (mode.usesFa2(headDim)) a.requireScratch(scratch);
         if (a.isEmpty()) return;
         long headRows = (long) batch * seqLen * nHeads;
+        if (mode.usesFa2(headDim)) {
+            var copies = Fa2Copies.of(l, scratch, q, k, v);
+            long queryElements = headRows * headDim;
+            long deltas = scratch.deltas(headRows), dOut16 = scratch.dOut(queryElements), accumulator = scratch.dqAccumulator(queryElements);
+            // One warp per (row, head), as the fp32 delta kernel.
+            l.launch("attention_fa2_backward_prepare", (int) Math.min(Math.ceilDiv(headRows, FA2_PASS_THREADS / 32), MAX_BLOCKS), 1, 1,
+                    FA2_PASS_THREADS, 1, 0, deltas, dOut16, accumulator, ptr(dOut), ptr(out), headRows, seqLen, nHeads, headDim);
+            // 256 threads (8 warps x 16 keys) per 128 keys of one kv head, key tiles the slowest grid dimension.
+            l.launch("attention_fa2_backward_hd" + headDim, nKvHeads, batch, a.fa2Tiles(FA2_BACKWARD_KEYS), FA2_THREADS, 1,
+                    fa2BackwardSharedBytes(headDim), ptr(dk), ptr(dv), accumulator, copies.q16(), copies.k16(), copies.v16(), dOut16,
+                    ptr(lse), deltas, seqLen, nHeads, nKvHeads, a.scale());
+            l.launch("attention_fa2_backward_finish", passBlocks(queryElements), 1, 1, FA2_PASS_THREADS, 1, 0,
+                    ptr(dq), accumulator, queryElements, a.scale());
+            return;
+        }
         int warpsPerBlock = THREADS / 32;
         l.launch("attention_backward_delta_f32", (int) Math.min(Math.ceilDiv(headRows, warpsPerBlock), MAX_BLOCKS), 1, 1,
                 THREADS, 1, 0, ptr(dq), ptr(dOut), ptr(out), headRows, headDim);
@@ -257,6 +317,28 @@ public final class CudaKernels {
                 ptr(dk), ptr(dv), ptr(dq), ptr(dOut), ptr(q), ptr(k), ptr(v), ptr(lse), seqLen, nHeads, nKvHeads, headDim, a.scale());
         l.launch("attention_backward_dq_hd" + a.width() + "_f32", a.tiles(), nHeads, batch, a.threads(), 1, 0,
                 ptr(dq), ptr(dOut), ptr(q), ptr(k), ptr(v), ptr(lse), seqLen, nHeads, nKvHeads, headDim, a.scale());
+    }
+
+    /** Dynamic shared memory of attention_fa2_forward_hd{64,128}: mirrors fa2_forward_shared_bytes of attention_fa2.cu. */
+    static int fa2ForwardSharedBytes(int headDim) { return 4 * 64 * (headDim + 8) * 2; }
+
+    /** Dynamic shared memory of attention_fa2_backward_hd{64,128}: mirrors fa2_backward_shared_bytes of attention_fa2.cu. */
+    static int fa2BackwardSharedBytes(int headDim) { return (2 * 128 + 4 * 64) * (headDim + 8) * 2 + 128 * (64 + 8) * 2 + 4 * 64 * 4; }
+
+    /** Blocks of a grid-stride pass over n elements, one per thread and step. */
+    private static int passBlocks(long n) { return (int) Math.min(Math.ceilDiv(n, FA2_PASS_THREADS), MAX_BLOCKS); }
+
+    /** The scratch addresses of the bf16 copies of q, k, v that one fa2 call reads. */
+    private record Fa2Copies(long q16, long k16, long v16) {
+        /** Queues the conversion of q, k, v into the scratch (one launch for the three). */
+        static Fa2Copies of(KernelLauncher l, AttentionScratch scratch, Tensor q, Tensor k, Tensor v) {
+            long queryElements = q.numel(), kvElements = k.numel();
+            var copies = new Fa2Copies(scratch.queries(queryElements), scratch.keys(kvElements), scratch.values(kvElements));
+            // Head dims are even, so the element counts are too and pairs cover them exactly.
+            l.launch("attention_fa2_convert_qkv", passBlocks(queryElements / 2 + kvElements), 1, 1, FA2_PASS_THREADS, 1, 0,
+                    copies.q16, copies.k16, copies.v16, ptr(q), ptr(k), ptr(v), queryElements / 2, kvElements / 2);
+            return copies;
+        }
     }
 
     /** One attention call's dimensions, checked, and the kernel width (32, 64 or 128) that covers headDim. */
@@ -287,7 +369,24 @@ public final class CudaKernels {
 
         int tiles() { return Math.ceilDiv(seqLen, ATTENTION_ROWS); }
 
+        /** Tiles of {@code rows} over the sequence, as the z dimension of an fa2 grid. */
+        int fa2Tiles(int rows) {
+            int tiles = Math.ceilDiv(seqLen, rows);
+            if (tiles > MAX_GRID_YZ) {
+                throw new IllegalArgumentException(op + ": seqLen " + seqLen + " makes " + tiles + " tiles of " + rows
+                        + ", more than the grid's z dimension holds (" + MAX_GRID_YZ + ")");
+            }
+            return tiles;
+        }
+
         boolean isEmpty() { return batch == 0 || seqLen == 0; }
+
+        void requireScratch(AttentionScratch scratch) {
+            if (scratch == null) {
+                throw new IllegalArgumentException(op + ": attention mode " + AttentionKernel.FA2.label() + " at headDim " + headDim
+                        + " needs an AttentionScratch for its bf16 copies and dQ accumulator; pass the backend's");
+            }
+        }
 
         float scale() { return (float) (1.0 / Math.sqrt(headDim)); }
 

@@ -9,7 +9,7 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 
-/** Parsing of the CUDA backend's attention mode and which head dims it sends to the tensor-core kernels. */
+/** Parsing of the CUDA backend's attention mode and which head dims it sends to the tensor-core (tc, fa2) kernels. */
 class AttentionKernelTest {
     private final String saved = System.getProperty(AttentionKernel.PROPERTY);
 
@@ -25,25 +25,30 @@ class AttentionKernelTest {
         assertEquals(AttentionKernel.FP32, AttentionKernel.parse(" FP32\n", "test"));
         assertEquals(AttentionKernel.TC, AttentionKernel.parse("tc", "test"));
         assertEquals(AttentionKernel.TC, AttentionKernel.parse(" Tc ", "test"));
+        assertEquals(AttentionKernel.FA2, AttentionKernel.parse("fa2", "test"));
+        assertEquals(AttentionKernel.FA2, AttentionKernel.parse("\tFA2 ", "test"));
         assertEquals("fp32", AttentionKernel.FP32.label());
         assertEquals("tc", AttentionKernel.TC.label());
+        assertEquals("fa2", AttentionKernel.FA2.label());
     }
 
     @Test
     void aBadValueNamesTheSettingTheValueAndTheValidValues() {
-        for (String bad : new String[] {"bf16", "", "tensor", "flash"}) {
+        for (String bad : new String[] {"bf16", "", "tensor", "flash", "fa3"}) {
             var e = assertThrows(IllegalArgumentException.class,
                     () -> AttentionKernel.parse(bad, "environment variable " + AttentionKernel.VARIABLE));
             String m = e.getMessage();
-            assertTrue(m.contains("SPARSETRAIN_ATTENTION") && m.contains("'" + bad + "'") && m.contains("fp32") && m.contains("tc"), m);
+            assertTrue(m.contains("SPARSETRAIN_ATTENTION") && m.contains("'" + bad + "'") && m.contains("fp32") && m.contains("tc")
+                    && m.contains("fa2"), m);
         }
     }
 
     @Test
-    void tensorCoresAreTheDefaultWhenNothingIsSet() {
+    void theDefaultIsATensorCoreModeAndAppliesWhenNothingIsSet() {
+        assertTrue(AttentionKernel.DEFAULT.usesTensorCores(64) && AttentionKernel.DEFAULT.usesTensorCores(128), AttentionKernel.DEFAULT.label());
         Assumptions.assumeTrue(System.getenv(AttentionKernel.VARIABLE) == null, "SPARSETRAIN_ATTENTION is set in this environment");
         System.clearProperty(AttentionKernel.PROPERTY);
-        assertEquals(AttentionKernel.TC, AttentionKernel.configured());
+        assertEquals(AttentionKernel.DEFAULT, AttentionKernel.configured());
     }
 
     @Test
@@ -52,16 +57,22 @@ class AttentionKernelTest {
         assertEquals(AttentionKernel.TC, AttentionKernel.configured());
         System.setProperty(AttentionKernel.PROPERTY, "fp32");
         assertEquals(AttentionKernel.FP32, AttentionKernel.configured());
+        System.setProperty(AttentionKernel.PROPERTY, "fa2");
+        assertEquals(AttentionKernel.FA2, AttentionKernel.configured());
         System.setProperty(AttentionKernel.PROPERTY, "fast");
         var e = assertThrows(IllegalArgumentException.class, AttentionKernel::configured);
         assertTrue(e.getMessage().contains("sparsetrain.attention") && e.getMessage().contains("'fast'"), e.getMessage());
     }
 
     @Test
-    void onlyTcModeAndHeadDims64And128UseTensorCores() {
+    void tcAndFa2ModesUseTensorCoresAtHeadDims64And128AndOnlyFa2TheFa2Kernels() {
         for (int headDim = 1; headDim <= 128; headDim++) {
-            assertEquals(headDim == 64 || headDim == 128, AttentionKernel.TC.usesTensorCores(headDim), "tc, headDim " + headDim);
+            boolean supported = headDim == 64 || headDim == 128;
+            assertEquals(supported, AttentionKernel.TC.usesTensorCores(headDim), "tc, headDim " + headDim);
+            assertEquals(supported, AttentionKernel.FA2.usesTensorCores(headDim), "fa2, headDim " + headDim);
             assertFalse(AttentionKernel.FP32.usesTensorCores(headDim), "fp32, headDim " + headDim);
+            assertEquals(supported, AttentionKernel.FA2.usesFa2(headDim), "fa2, headDim " + headDim);
+            assertFalse(AttentionKernel.TC.usesFa2(headDim) || AttentionKernel.FP32.usesFa2(headDim), "headDim " + headDim);
         }
     }
 }

@@ -36,6 +36,16 @@ final class RecordingLauncher implements KernelLauncher {
 
     Tensor f32(long... shape) { return tensor(DType.F32, shape); }
 
+    /** A tensor at the start of its own 256-byte-aligned storage, as a fresh device allocation is (an {@link AttentionScratch.Allocator}). */
+    Tensor aligned(DType dtype, long... shape) {
+        long n = 1;
+        for (long s : shape) n *= s;
+        nextAddress = (nextAddress + 255) & ~255L;
+        var storage = new CudaStorage(nextAddress, n, dtype);
+        nextAddress += n * dtype.bytes() + (1 << 20);
+        return new Tensor(storage, dtype, 0, shape);
+    }
+
     /** The single launch recorded so far; fails unless there is exactly one. */
     Launch only() {
         if (launches.size() != 1) throw new AssertionError("expected exactly one launch, got " + launches);
@@ -64,12 +74,15 @@ final class RecordingLauncher implements KernelLauncher {
         CudaKernels.ropeBackward(l, x, 2, 2, 4, 10000f);
         CudaKernels.crossEntropy(l, x, tokens, rstd, 1f);
         CudaKernels.adamw(l, x, y, z, w, 1e-3f, 0.9f, 0.95f, 1e-8f, 0.1f, 1, 1f);
+        var scratch = new AttentionScratch(l::aligned);
         for (int headDim : new int[] {32, 64, 128}) {
             int batch = 1, seqLen = 3, nHeads = 2, nKvHeads = 1;
             Tensor q = l.f32(seqLen, nHeads * headDim), kv = l.f32(seqLen, nKvHeads * headDim), lse = l.f32(batch, nHeads, seqLen);
-            for (var mode : AttentionKernel.values()) CudaKernels.attentionForward(l, mode, q, lse, q, kv, kv, batch, seqLen, nHeads, nKvHeads, headDim);
             for (var mode : AttentionKernel.values()) {
-                CudaKernels.attentionBackward(l, mode, q, kv, kv, q, q, kv, kv, q, lse, batch, seqLen, nHeads, nKvHeads, headDim);
+                CudaKernels.attentionForward(l, mode, scratch, q, lse, q, kv, kv, batch, seqLen, nHeads, nKvHeads, headDim);
+            }
+            for (var mode : AttentionKernel.values()) {
+                CudaKernels.attentionBackward(l, mode, scratch, q, kv, kv, q, q, kv, kv, q, lse, batch, seqLen, nHeads, nKvHeads, headDim);
             }
         }
         return l;
