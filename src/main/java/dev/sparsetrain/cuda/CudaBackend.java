@@ -29,6 +29,8 @@ public final class CudaBackend implements Backend {
     private final KernelModules modules;
     private final CublasLt cublasLt;
     private final DenseMatmul matmul;
+    /** bf16 copies and fp32 accumulators of the fa2 attention kernels, grown once and reused. */
+    private final AttentionScratch attentionScratch;
     private final GemmPrecision gemmPrecision;
     private final LibrarySearchPath libraries;
     private final Arena arena;
@@ -55,6 +57,7 @@ public final class CudaBackend implements Backend {
                 cache, sources));
         this.launcher = new CudaLauncher(context.driver, modules, new LaunchArguments(arena), context.stream(), context.maxSharedBytesPerBlock);
         this.matmul = track(opened, new DenseMatmul(cublasLt, context, gemmPrecision, launcher));
+        this.attentionScratch = track(opened, new AttentionScratch(memory::allocate));
         this.partials = memory.allocate(DType.F32, CudaKernels.SUM_BLOCKS);
     }
 
@@ -301,14 +304,14 @@ public final class CudaBackend implements Backend {
     @Override
     public void attentionForward(Tensor out, Tensor lse, Tensor q, Tensor k, Tensor v, int batch, int seqLen, int nHeads, int nKvHeads, int headDim) {
         context.makeCurrent();
-        CudaKernels.attentionForward(launcher, out, lse, q, k, v, batch, seqLen, nHeads, nKvHeads, headDim);
+        CudaKernels.attentionForward(launcher, attentionScratch, out, lse, q, k, v, batch, seqLen, nHeads, nKvHeads, headDim);
     }
 
     @Override
     public void attentionBackward(Tensor dq, Tensor dk, Tensor dv, Tensor dOut, Tensor q, Tensor k, Tensor v, Tensor out, Tensor lse,
                                   int batch, int seqLen, int nHeads, int nKvHeads, int headDim) {
         context.makeCurrent();
-        CudaKernels.attentionBackward(launcher, dq, dk, dv, dOut, q, k, v, out, lse, batch, seqLen, nHeads, nKvHeads, headDim);
+        CudaKernels.attentionBackward(launcher, attentionScratch, dq, dk, dv, dOut, q, k, v, out, lse, batch, seqLen, nHeads, nKvHeads, headDim);
     }
 
     @Override
@@ -421,7 +424,7 @@ public final class CudaBackend implements Backend {
         if (sparseKernels != null) resources.add(sparseKernels);
         // cuSPARSELt checks its algorithms with cuBLASLt GEMMs: it goes before the dense GEMMs.
         if (sparseMatmul != null) resources.add(sparseMatmul);
-        resources.addAll(List.of(matmul, modules, memory, arena, context));
+        resources.addAll(List.of(matmul, attentionScratch, modules, memory, arena, context));
         for (AutoCloseable r : resources) {
             try {
                 r.close();
