@@ -33,7 +33,14 @@ import java.util.Map;
  *       tried, and without one that passes {@link #run} throws a {@link CudaException} naming the
  *       shape.
  * </ol>
- * Every call is queued on the backend's one stream; all plans share one workspace that grows.
+ * <b>Families.</b> The sparse FFN's per-expert GEMMs change n (an expert's routed rows) from step
+ * to step. A search and check cost hundreds of milliseconds, so they run once per family: the same
+ * m, k, orders and B stride with n in the same {@value #FAMILY_ROWS}-row band. Every other n of a
+ * family gets a plan of its own (descriptors and plan init, well under a millisecond) on the
+ * algorithm and layout description the family's first shape settled on, without a new search or
+ * check.
+ *
+ * <p>Every call is queued on the backend's one stream; all plans share one workspace that grows.
  * The opaque structs live in this object's arena, which outlives every plan. Use from one thread
  * at a time, with the context current (as every CudaBackend entry point makes it).
  */
@@ -47,6 +54,18 @@ final class SparseMatmul implements AutoCloseable {
     /** n of the plans that only compress: the compressed layout depends on A alone. */
     private static final int COMPRESSION_N = 128;
     private static final long CHECK_SEED = 0x2_4_5EEDL;
+    /** Width of the n bands within which shapes share one searched and checked algorithm. */
+    static final int FAMILY_ROWS = 1024;
+
+    /** The shapes that share a searched and checked algorithm: a {@link PlanKey} with n reduced to its band. */
+    record FamilyKey(int m, int nBand, int k, boolean bColMajor, int ldb, boolean dColMajor) {
+        static FamilyKey of(PlanKey key) {
+            return new FamilyKey(key.m(), (key.n() - 1) / FAMILY_ROWS, key.k(), key.bColMajor(), key.ldb(), key.dColMajor());
+        }
+    }
+
+    /** What a family's first shape settled on. */
+    private record FamilyChoice(SparseMatmulForm.Description description, int configId, String from) {}
 
     /**
      * What a plan is built and cached for.
@@ -73,6 +92,7 @@ final class SparseMatmul implements AutoCloseable {
     private final MemorySegment streams = arena.allocate(JAVA_LONG);
     private final Map<PlanKey, Plan> plans = new LinkedHashMap<>();
     private final Map<PlanKey, Plan> compressionPlans = new LinkedHashMap<>();
+    private final Map<FamilyKey, FamilyChoice> families = new LinkedHashMap<>();
     private final DeviceScratch workspace, compressBuffer;
     private final int version;
     private boolean closed;
@@ -224,9 +244,35 @@ final class SparseMatmul implements AutoCloseable {
 
     // ---- plans --------------------------------------------------------------------------------------------
 
-    /** The first description of {@code key}'s layout whose plan builds and whose algorithm passes the check. */
+    /**
+     * A plan on its family's algorithm when the family has one, else the first description of
+     * {@code key}'s layout whose plan builds and whose algorithm passes the check (which then
+     * becomes the family's).
+     */
     private Plan planFor(PlanKey key) {
         context.makeCurrent();
+        FamilyKey familyKey = FamilyKey.of(key);
+        FamilyChoice family = families.get(familyKey);
+        if (family != null) {
+            for (SparseMatmulForm form : SparseMatmulForm.candidates(key.m(), key.n(), key.k(), key.bColMajor(), key.ldb(), key.dColMajor())) {
+                if (!form.description().equals(family.description())) continue;
+                Plan p = new Plan(key, form);
+                try {
+                    p.useAlgorithm(family.configId());
+                } catch (RuntimeException e) {
+                    throw destroyAfter(p, e);
+                }
+                p.choice = "algorithm " + p.configId + " of its family (searched and checked at " + family.from() + ")";
+                return p;
+            }
+        }
+        Plan chosen = searchedPlanFor(key);
+        families.put(familyKey, new FamilyChoice(chosen.form.description(), chosen.configId, key.describe()));
+        return chosen;
+    }
+
+    /** The first description of {@code key}'s layout whose plan builds and whose algorithm passes the check. */
+    private Plan searchedPlanFor(PlanKey key) {
         List<String> rejected = new ArrayList<>();
         for (SparseMatmulForm form : SparseMatmulForm.candidates(key.m(), key.n(), key.k(), key.bColMajor(), key.ldb(), key.dColMajor())) {
             Plan p = null;
@@ -405,6 +451,14 @@ final class SparseMatmul implements AutoCloseable {
             } catch (RuntimeException e) {
                 throw destroyAfter(this, e);
             }
+        }
+
+        /** Rebuilds the plan on algorithm {@code id} (a family's), without a search. */
+        void useAlgorithm(int id) {
+            lt.destroyPlan(plan);
+            planLive = false;
+            lt.setAlgInt(handle, selection, CusparseLt.ALG_CONFIG_ID, id);
+            initPlan();
         }
 
         /** Picks up the algorithm a search left in the selection, and what it needs. */

@@ -45,6 +45,11 @@ record SparseMatmulForm(int opB, int bOrder, long bRows, long bCols, long ldb, i
                 new SparseMatmulForm(CusparseLt.OP_T, CusparseLt.ORDER_COL, n, k, ldb, dOrder, ldd));
     }
 
+    /** The shape-free part of a form: which of the candidates it is, whatever n. */
+    record Description(int opB, int bOrder, int dOrder) {}
+
+    Description description() { return new Description(opB, bOrder, dOrder); }
+
     /** "B row-major 512x256 ld 256 op N, D column-major ld 128", for messages. */
     String describe() {
         return "B " + CusparseLt.orderName(bOrder) + " " + bRows + "x" + bCols + " ld " + ldb + " op " + CusparseLt.opName(opB)

@@ -65,4 +65,19 @@ class SparseMatmulRulesTest {
         assertEquals("m=128 n=64 k=256, B column-major ld 264, D row-major",
                 new SparseMatmul.PlanKey(128, 64, 256, true, 264, false).describe());
     }
+
+    @Test
+    void shapesShareASearchedAlgorithmOnlyWithinTheirRowBandAndEverythingElseEqual() {
+        int band = SparseMatmul.FAMILY_ROWS;
+        var first = SparseMatmul.FamilyKey.of(new SparseMatmul.PlanKey(2048, 1, 2048, true, 2048, true));
+        assertEquals(first, SparseMatmul.FamilyKey.of(new SparseMatmul.PlanKey(2048, band, 2048, true, 2048, true)), "n = 1 and n = band");
+        assertNotEquals(first, SparseMatmul.FamilyKey.of(new SparseMatmul.PlanKey(2048, band + 1, 2048, true, 2048, true)), "next band");
+        assertEquals(SparseMatmul.FamilyKey.of(new SparseMatmul.PlanKey(2048, band + 1, 2048, true, 2048, true)),
+                SparseMatmul.FamilyKey.of(new SparseMatmul.PlanKey(2048, 2 * band, 2048, true, 2048, true)));
+        for (var other : new SparseMatmul.PlanKey[] {new SparseMatmul.PlanKey(1024, 64, 2048, true, 2048, true),
+                new SparseMatmul.PlanKey(2048, 64, 1024, true, 2048, true), new SparseMatmul.PlanKey(2048, 64, 2048, false, 2048, true),
+                new SparseMatmul.PlanKey(2048, 64, 2048, true, 4096, true), new SparseMatmul.PlanKey(2048, 64, 2048, true, 2048, false)}) {
+            assertNotEquals(first, SparseMatmul.FamilyKey.of(other), other.describe());
+        }
+    }
 }
