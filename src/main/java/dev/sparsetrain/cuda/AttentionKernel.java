@@ -3,16 +3,17 @@ package dev.sparsetrain.cuda;
 import java.util.Locale;
 
 /**
- * Which kernels run the CUDA backend's attention. {@link #TC} (the default, {@link #DEFAULT}) is the
- * tensor-core forward and backward of {@code attention_tc.cu} (bf16 operands, fp32 accumulation and
+ * Which kernels run the CUDA backend's attention. {@link #TC} is the tensor-core forward and backward of {@code attention_tc.cu} (bf16 operands, fp32 accumulation and
  * softmax; P and dS rounded to bf16 before their products, as in FlashAttention-2) for head dims 64
  * and 128, other head dims staying on the fp32 kernels; {@link #FA2} is the FlashAttention-2-style
  * rewrite of {@code attention_fa2.cu} (the same arithmetic on bf16 copies of the inputs made once
  * per call, cp.async double buffering, ldmatrix fragments, 128-query forward blocks and a one-kernel
  * backward with dQ by atomics) for head dims 64 and 128, other head dims taking what TC takes; it
  * needs an {@link AttentionScratch}. {@link #FP32} is the fp32 CUDA-core flash attention of
- * {@code attention.cu}, which matches the CPU backend within fp32 rounding. TC became the default
- * after it passed the H200 selftest and trained to the same validation loss as FP32 (docs/PERF.md).
+ * {@code attention.cu}, which matches the CPU backend within fp32 rounding. FA2 is the default
+ * ({@link #DEFAULT}) since it passed the H200 selftest and cut the 1b step's attention from 160 to
+ * 50 ms (docs/PERF.md); TC was the default before it, after it passed the same selftest and trained
+ * to the same validation loss as FP32.
  *
  * <p>Chosen by the system property {@value #PROPERTY} or, when that is unset, the environment
  * variable {@value #VARIABLE}; the property wins so a test or a launcher script can override the
@@ -25,7 +26,7 @@ public enum AttentionKernel {
     public static final String PROPERTY = "sparsetrain.attention";
 
     /** The mode when neither the property nor the variable is set. */
-    public static final AttentionKernel DEFAULT = TC;
+    public static final AttentionKernel DEFAULT = FA2;
 
     /** The mode this process asks for: the property, else the environment variable, else {@link #DEFAULT}. */
     public static AttentionKernel configured() {

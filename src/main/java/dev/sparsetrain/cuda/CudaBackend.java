@@ -119,6 +119,16 @@ public final class CudaBackend implements Backend {
     @Override
     public String name() { return "cuda:" + context.ordinal; }
 
+    /**
+     * Makes the context current and drops the GEMMs' cached bf16 operand copies: called first by
+     * every op that may write device memory (or allocate it: a new tensor may reuse a freed address),
+     * so a copy is only ever reused by GEMMs that follow each other.
+     */
+    private void beginWrite() {
+        context.makeCurrent();
+        matmul.forgetConversions();
+    }
+
     /** One line about the device and the libraries in use, for logs and the selftest. */
     public String describe() {
         context.makeCurrent();
@@ -136,7 +146,7 @@ public final class CudaBackend implements Backend {
 
     /** The launcher kernels of this backend go through (for kernel tests and benchmarks). */
     public KernelLauncher launcher() {
-        context.makeCurrent();
+        beginWrite();
         return launcher;
     }
 
@@ -144,13 +154,13 @@ public final class CudaBackend implements Backend {
 
     @Override
     public Tensor zeros(DType dtype, long... shape) {
-        context.makeCurrent();
+        beginWrite();
         return memory.allocate(dtype, shape);
     }
 
     @Override
     public void upload(Tensor dst, float[] src, int srcOff) {
-        context.makeCurrent();
+        beginWrite();
         long n = hostRange(dst, DType.F32, src.length, srcOff, "upload");
         if (n == 0) return;
         context.driver.copyHostToDevice(CudaStorage.ptr(dst), MemorySegment.ofArray(src).asSlice(srcOff * 4L, n * 4), n * 4);
@@ -158,7 +168,7 @@ public final class CudaBackend implements Backend {
 
     @Override
     public void uploadInts(Tensor dst, int[] src, int srcOff) {
-        context.makeCurrent();
+        beginWrite();
         long n = hostRange(dst, DType.I32, src.length, srcOff, "uploadInts");
         if (n == 0) return;
         context.driver.copyHostToDevice(CudaStorage.ptr(dst), MemorySegment.ofArray(src).asSlice(srcOff * 4L, n * 4), n * 4);
@@ -198,7 +208,7 @@ public final class CudaBackend implements Backend {
     /** A bit-exact fill by cuMemsetD32: no kernel needed for a 32-bit pattern. */
     @Override
     public void fill(Tensor t, float value) {
-        context.makeCurrent();
+        beginWrite();
         requireDType(t, DType.F32, "fill");
         if (t.numel() == 0) return;
         context.driver.memsetD32Async(CudaStorage.ptr(t), Float.floatToRawIntBits(value), t.numel(), context.stream());
@@ -206,7 +216,7 @@ public final class CudaBackend implements Backend {
 
     @Override
     public void copy(Tensor dst, Tensor src) {
-        context.makeCurrent();
+        beginWrite();
         if (dst.numel() != src.numel() || dst.dtype() != src.dtype()) throw new IllegalArgumentException("copy " + src + " -> " + dst);
         if (src.numel() == 0) return;
         context.driver.copyDeviceToDeviceAsync(CudaStorage.ptr(dst), CudaStorage.ptr(src), src.numel() * src.dtype().bytes(), context.stream());
@@ -216,13 +226,13 @@ public final class CudaBackend implements Backend {
 
     @Override
     public void scale(Tensor t, float s) {
-        context.makeCurrent();
+        beginWrite();
         CudaKernels.scale(launcher, t, s);
     }
 
     @Override
     public void add(Tensor out, Tensor a, Tensor b) {
-        context.makeCurrent();
+        beginWrite();
         CudaKernels.add(launcher, out, a, b);
     }
 
@@ -267,81 +277,81 @@ public final class CudaBackend implements Backend {
 
     @Override
     public void embeddingForward(Tensor out, Tensor tokens, Tensor table) {
-        context.makeCurrent();
+        beginWrite();
         CudaKernels.embeddingForward(launcher, out, tokens, table);
     }
 
     @Override
     public void embeddingBackward(Tensor dTable, Tensor tokens, Tensor dOut) {
-        context.makeCurrent();
+        beginWrite();
         CudaKernels.embeddingBackward(launcher, dTable, tokens, dOut);
     }
 
     @Override
     public void rmsNormForward(Tensor out, Tensor rstd, Tensor x, Tensor weight, float eps) {
-        context.makeCurrent();
+        beginWrite();
         CudaKernels.rmsNormForward(launcher, out, rstd, x, weight, eps);
     }
 
     @Override
     public void rmsNormBackward(Tensor dx, Tensor dWeight, Tensor dOut, Tensor x, Tensor weight, Tensor rstd) {
-        context.makeCurrent();
+        beginWrite();
         CudaKernels.rmsNormBackward(launcher, dx, dWeight, dOut, x, weight, rstd);
     }
 
     @Override
     public void ropeForward(Tensor x, int seqLen, int nHeads, int headDim, float theta) {
-        context.makeCurrent();
+        beginWrite();
         CudaKernels.ropeForward(launcher, x, seqLen, nHeads, headDim, theta);
     }
 
     @Override
     public void ropeBackward(Tensor dx, int seqLen, int nHeads, int headDim, float theta) {
-        context.makeCurrent();
+        beginWrite();
         CudaKernels.ropeBackward(launcher, dx, seqLen, nHeads, headDim, theta);
     }
 
     @Override
     public void attentionForward(Tensor out, Tensor lse, Tensor q, Tensor k, Tensor v, int batch, int seqLen, int nHeads, int nKvHeads, int headDim) {
-        context.makeCurrent();
+        beginWrite();
         CudaKernels.attentionForward(launcher, attentionScratch, out, lse, q, k, v, batch, seqLen, nHeads, nKvHeads, headDim);
     }
 
     @Override
     public void attentionBackward(Tensor dq, Tensor dk, Tensor dv, Tensor dOut, Tensor q, Tensor k, Tensor v, Tensor out, Tensor lse,
                                   int batch, int seqLen, int nHeads, int nKvHeads, int headDim) {
-        context.makeCurrent();
+        beginWrite();
         CudaKernels.attentionBackward(launcher, attentionScratch, dq, dk, dv, dOut, q, k, v, out, lse, batch, seqLen, nHeads, nKvHeads, headDim);
     }
 
     @Override
     public void relu2Forward(Tensor a, Tensor z) {
-        context.makeCurrent();
+        beginWrite();
         CudaKernels.relu2Forward(launcher, a, z);
     }
 
     @Override
     public void relu2Backward(Tensor dz, Tensor da, Tensor z) {
-        context.makeCurrent();
+        beginWrite();
         CudaKernels.relu2Backward(launcher, dz, da, z);
     }
 
     @Override
     public void swigluForward(Tensor h, Tensor gate, Tensor up) {
-        context.makeCurrent();
+        beginWrite();
         CudaKernels.swigluForward(launcher, h, gate, up);
     }
 
     @Override
     public void swigluBackward(Tensor dGate, Tensor dUp, Tensor dh, Tensor gate, Tensor up) {
-        context.makeCurrent();
+        beginWrite();
         CudaKernels.swigluBackward(launcher, dGate, dUp, dh, gate, up);
     }
 
     /** Losses are written on the device, downloaded and summed in double. */
     @Override
     public double crossEntropy(Tensor logits, Tensor targets, Tensor losses, float gradScale) {
-        context.makeCurrent();
+        beginWrite();
         CudaKernels.crossEntropy(launcher, logits, targets, losses, gradScale);
         int n = Math.toIntExact(losses.numel());
         if (hostLosses.length < n) hostLosses = new float[n];
@@ -354,7 +364,7 @@ public final class CudaBackend implements Backend {
     @Override
     public void adamw(Tensor param, Tensor grad, Tensor m, Tensor v, float lr, float beta1, float beta2, float eps, float weightDecay,
                       int step, float gradScale) {
-        context.makeCurrent();
+        beginWrite();
         CudaKernels.adamw(launcher, param, grad, m, v, lr, beta1, beta2, eps, weightDecay, step, gradScale);
     }
 

@@ -74,6 +74,7 @@ final class CudaSparseKernels implements SparseKernels, AutoCloseable {
 
     @Override
     public PackedWeight allocateWeight(int rows, int cols, int experts) {
+        writes();
         if (experts <= 0 || rows % experts != 0) {
             throw new IllegalArgumentException("a packed weight of " + rows + " rows cannot be split into " + experts + " equal expert blocks");
         }
@@ -90,6 +91,7 @@ final class CudaSparseKernels implements SparseKernels, AutoCloseable {
 
     @Override
     public PackedActivations allocateActivations(int capacityRows, int neurons, int experts) {
+        writes();
         if (experts <= 0 || neurons % experts != 0) {
             throw new IllegalArgumentException(neurons + " neurons cannot be split into " + experts + " equal experts");
         }
@@ -114,6 +116,7 @@ final class CudaSparseKernels implements SparseKernels, AutoCloseable {
 
     @Override
     public void pruneWeight(PackedWeight out, Tensor w, boolean transposed, float beta) {
+        writes();
         CudaPackedWeight p = CudaPackedWeight.of(out);
         requireF32(w, (long) p.rows() * p.cols(), "pruneWeight w");
         SparseFfnKernels.pruneWeight(launcher, ptr(p.packed()), p.blockStrideBytes(), p.blockRows(), ptr(p.dense()), ptr(p.partials()),
@@ -131,6 +134,7 @@ final class CudaSparseKernels implements SparseKernels, AutoCloseable {
 
     @Override
     public void unpackWeight(Tensor denseOut, PackedWeight w) {
+        writes();
         CudaPackedWeight p = CudaPackedWeight.of(w);
         requireF32(denseOut, (long) p.rows() * p.cols(), "unpackWeight dense");
         ConvertKernels.toF32(launcher, ptr(denseOut), ptr(p.dense()), (long) p.rows() * p.cols());
@@ -140,6 +144,7 @@ final class CudaSparseKernels implements SparseKernels, AutoCloseable {
 
     @Override
     public void expertCentres(Tensor centres, Tensor w1, int experts) {
+        writes();
         int neurons = (int) w1.dim(0), dim = (int) w1.dim(1);
         requireF32(centres, (long) experts * dim, "expertCentres centres");
         SparseFfnKernels.expertCentres(launcher, ptr(centres), ptr(w1), neurons, dim, experts);
@@ -147,6 +152,7 @@ final class CudaSparseKernels implements SparseKernels, AutoCloseable {
 
     @Override
     public void routerScores(Tensor scores, Tensor x, Tensor centres) {
+        writes();
         int tokens = (int) x.dim(0), dim = (int) x.dim(1), experts = (int) centres.dim(0);
         requireF32(scores, (long) tokens * experts, "routerScores scores");
         SparseFfnKernels.routerScores(launcher, ptr(scores), ptr(x), ptr(centres), tokens, dim, experts);
@@ -156,6 +162,7 @@ final class CudaSparseKernels implements SparseKernels, AutoCloseable {
 
     @Override
     public void upProject(PackedActivations act, Tensor x, Tensor perm, int[] rowOffsets, PackedWeight w1) {
+        writes();
         CudaPackedActivations a = CudaPackedActivations.of(act);
         CudaPackedWeight w = CudaPackedWeight.of(w1);
         int d = (int) x.dim(1), f = a.f;
@@ -216,6 +223,7 @@ final class CudaSparseKernels implements SparseKernels, AutoCloseable {
 
     @Override
     public void downProject(Tensor y, PackedActivations act, PackedWeight w2t) {
+        writes();
         CudaPackedActivations a = CudaPackedActivations.of(act);
         a.requireForward();
         CudaPackedWeight w = CudaPackedWeight.of(w2t);
@@ -229,6 +237,7 @@ final class CudaSparseKernels implements SparseKernels, AutoCloseable {
 
     @Override
     public void activationGradient(PackedActivations act, Tensor dY, PackedWeight w2t) {
+        writes();
         CudaPackedActivations a = CudaPackedActivations.of(act);
         a.requireForward();
         CudaPackedWeight w = CudaPackedWeight.of(w2t);
@@ -248,6 +257,7 @@ final class CudaSparseKernels implements SparseKernels, AutoCloseable {
 
     @Override
     public void inputGradient(Tensor dx, PackedActivations act, PackedWeight w1) {
+        writes();
         CudaPackedActivations a = CudaPackedActivations.of(act);
         a.requireForward();
         CudaPackedWeight w = CudaPackedWeight.of(w1);
@@ -259,6 +269,7 @@ final class CudaSparseKernels implements SparseKernels, AutoCloseable {
 
     @Override
     public void downWeightGradient(Tensor dW2, Tensor dY, PackedActivations act) {
+        writes();
         CudaPackedActivations a = CudaPackedActivations.of(act);
         a.requireForward();
         int d = (int) dY.dim(1), f = a.f;
@@ -275,6 +286,7 @@ final class CudaSparseKernels implements SparseKernels, AutoCloseable {
 
     @Override
     public void upWeightGradient(Tensor dW1, PackedActivations act, Tensor x) {
+        writes();
         CudaPackedActivations a = CudaPackedActivations.of(act);
         a.requireForward();
         int d = (int) x.dim(1), f = a.f;
@@ -333,6 +345,7 @@ final class CudaSparseKernels implements SparseKernels, AutoCloseable {
 
     @Override
     public void unpackActivations(Tensor aOut, Tensor dzOut, PackedActivations act) {
+        writes();
         CudaPackedActivations a = CudaPackedActivations.of(act);
         a.requireForward();
         long cells = (long) a.rows() * a.f;
@@ -347,6 +360,11 @@ final class CudaSparseKernels implements SparseKernels, AutoCloseable {
     }
 
     // ---- helpers -------------------------------------------------------------------------------------
+
+    /** Called first by every method that writes or allocates device memory: the dense GEMMs' cached bf16 copies may be stale after it. */
+    private void writes() {
+        dense.forgetConversions();
+    }
 
     private void uploadOffsets(CudaPackedActivations a) {
         int[] offsets = a.rowOffsets;

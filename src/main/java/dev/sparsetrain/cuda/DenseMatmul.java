@@ -17,10 +17,11 @@ import java.util.Map;
  *   <li>{@link GemmPrecision#FP32}: A and B are read as fp32, so results match the CPU backend within
  *       fp32 rounding.
  *   <li>{@link GemmPrecision#BF16}: A and B are first rounded to bfloat16 (nearest, ties to even) by
- *       {@link ConvertKernels} into two scratch buffers, and the GEMM runs on tensor cores with fp32
- *       accumulation. The scratch buffers grow to the largest operand seen and are then reused, so a
- *       training step that repeats its shapes allocates nothing. Being fresh allocations they are
- *       256-byte aligned, which also frees the heuristic to pick the fastest kernels.
+ *       {@link ConvertKernels} into {@link Bf16Conversions}' slots, which also reuse a copy while its
+ *       source cannot have changed, and the GEMM runs on tensor cores with fp32 accumulation. The
+ *       slots grow to the largest operand seen and are then reused, so a training step that repeats
+ *       its shapes allocates nothing. Being fresh allocations they are 256-byte aligned, which also
+ *       frees the heuristic to pick the fastest kernels.
  * </ul>
  * {@link #runBf16} takes operands that already are bfloat16, whatever the precision (the sparse
  * FFN's weight-gradient GEMMs, the reference of {@link SparseMatmul}'s algorithm check), with
@@ -44,8 +45,7 @@ final class DenseMatmul implements AutoCloseable {
     private final CublasLt lt;
     private final CudaContext context;
     private final GemmPrecision precision;
-    private final KernelLauncher launcher;
-    private final DeviceScratch scratchA, scratchB;
+    private final Bf16Conversions conversions;
     private final Arena arena = Arena.ofShared();
     private final MemorySegment alpha = arena.allocate(JAVA_FLOAT);
     private final MemorySegment beta = arena.allocate(JAVA_FLOAT);
@@ -58,9 +58,7 @@ final class DenseMatmul implements AutoCloseable {
         this.lt = lt;
         this.context = context;
         this.precision = precision;
-        this.launcher = launcher;
-        this.scratchA = new DeviceScratch(context, "bf16 scratch of GEMM operand A; " + GemmPrecision.VARIABLE + "=fp32 needs none");
-        this.scratchB = new DeviceScratch(context, "bf16 scratch of GEMM operand B; " + GemmPrecision.VARIABLE + "=fp32 needs none");
+        this.conversions = new Bf16Conversions(context, launcher);
         this.handle = lt.createHandle();
         Driver.Allocation ws = context.driver.memAlloc(WORKSPACE_BYTES);
         if (ws.code() != 0) {
@@ -76,10 +74,10 @@ final class DenseMatmul implements AutoCloseable {
         if (precision == GemmPrecision.BF16) {
             // Queued on the same stream as the GEMM, so the GEMM reads the converted values, and the
             // next conversion overwrites them only after this GEMM has run.
-            long aElements = (long) m * k, bElements = (long) k * n;
-            long a16 = scratchA.atLeast(aElements * 2), b16 = scratchB.atLeast(bElements * 2);
-            ConvertKernels.toBf16(launcher, a16, a, aElements);
-            ConvertKernels.toBf16(launcher, b16, b, bElements);
+            long a16 = conversions.of(a, (long) m * k, 0);
+            long b16 = conversions.of(b, (long) k * n, a16);
+            // C is about to change: a copy of anything it overlaps would be stale.
+            conversions.forgetOverlapping(c, (long) m * n * 4);
             a = a16;
             b = b16;
         }
@@ -89,6 +87,9 @@ final class DenseMatmul implements AutoCloseable {
                 alignment(b), alignment(c)), c, a, b, alphaValue, betaValue, hint);
     }
 
+    /** Drops every cached bf16 copy of an operand: the backend calls this before any op that may write device memory. */
+    void forgetConversions() { conversions.forgetAll(); }
+
     /**
      * C (fp32, row-major, leading dimension ldc) = alpha·op(A)·op(B) + beta·C, A and B bf16 row-major
      * with leading dimensions lda/ldb as stored (op = transpose when transA/transB: A is stored [m,k],
@@ -97,6 +98,7 @@ final class DenseMatmul implements AutoCloseable {
      */
     void runBf16(long c, int ldc, long a, int lda, boolean transA, long b, int ldb, boolean transB,
                  int m, int n, int k, float alphaValue, float betaValue) {
+        conversions.forgetOverlapping(c, ((long) (m - 1) * ldc + n) * 4);
         execute(new PlanKey(m, n, k, transA, transB, lda, ldb, ldc, CublasLt.CUDA_R_16BF, CublasLt.CUDA_R_32F, alignment(a), alignment(b),
                 alignment(c)), c, a, b, alphaValue, betaValue, "");
     }
@@ -104,6 +106,7 @@ final class DenseMatmul implements AutoCloseable {
     /** {@link #runBf16} with a bf16 C: the dense side of the sparse-vs-dense GEMM benchmark, bytes for bytes. */
     void runBf16ToBf16(long c, int ldc, long a, int lda, boolean transA, long b, int ldb, boolean transB,
                        int m, int n, int k, float alphaValue, float betaValue) {
+        conversions.forgetOverlapping(c, ((long) (m - 1) * ldc + n) * 2);
         execute(new PlanKey(m, n, k, transA, transB, lda, ldb, ldc, CublasLt.CUDA_R_16BF, CublasLt.CUDA_R_16BF, alignment(a), alignment(b),
                 alignment(c)), c, a, b, alphaValue, betaValue, "");
     }
@@ -191,8 +194,7 @@ final class DenseMatmul implements AutoCloseable {
             lt.destroyHandle(handle);
         } finally {
             try {
-                scratchA.close();
-                scratchB.close();
+                conversions.close();
             } finally {
                 context.driver.memFree(workspace);
                 arena.close();
