@@ -34,11 +34,12 @@ import java.util.Map;
  *       shape.
  * </ol>
  * <b>Families.</b> The sparse FFN's per-expert GEMMs change n (an expert's routed rows) from step
- * to step. A search and check cost hundreds of milliseconds, so they run once per family: the same
- * m, k, orders and B stride with n in the same {@value #FAMILY_ROWS}-row band. Every other n of a
- * family gets a plan of its own (descriptors and plan init, well under a millisecond) on the
- * algorithm and layout description the family's first shape settled on, without a new search or
- * check.
+ * to step. The check's random operands are made on the host and cost hundreds of milliseconds at
+ * training shapes, so it runs once per family: the same m, k, orders and B stride with n in the same
+ * {@value #FAMILY_ROWS}-row band. Every other n of a family gets a plan of its own on the layout
+ * description the family's first shape settled on, and its own search (on zeroed scratch operands:
+ * the timings do not depend on the values; tens of milliseconds on the GPU), because an algorithm id
+ * is only meaningful for the shape it was found for.
  *
  * <p>Every call is queued on the backend's one stream; all plans share one workspace that grows.
  * The opaque structs live in this object's arena, which outlives every plan. Use from one thread
@@ -94,6 +95,8 @@ final class SparseMatmul implements AutoCloseable {
     private final Map<PlanKey, Plan> compressionPlans = new LinkedHashMap<>();
     private final Map<FamilyKey, FamilyChoice> families = new LinkedHashMap<>();
     private final DeviceScratch workspace, compressBuffer;
+    /** Operands of the searches of a family's later shapes. */
+    private final DeviceScratch searchA, searchB, searchD;
     private final int version;
     private boolean closed;
 
@@ -110,6 +113,9 @@ final class SparseMatmul implements AutoCloseable {
         this.search = search;
         this.workspace = new DeviceScratch(context, "cuSPARSELt workspace");
         this.compressBuffer = new DeviceScratch(context, "cuSPARSELt compression buffer");
+        this.searchA = new DeviceScratch(context, "cuSPARSELt search operand A");
+        this.searchB = new DeviceScratch(context, "cuSPARSELt search operand B");
+        this.searchD = new DeviceScratch(context, "cuSPARSELt search operand D");
         streams.set(JAVA_LONG, 0, context.stream());
         context.makeCurrent();
         try {
@@ -258,17 +264,38 @@ final class SparseMatmul implements AutoCloseable {
                 if (!form.description().equals(family.description())) continue;
                 Plan p = new Plan(key, form);
                 try {
-                    p.useAlgorithm(family.configId());
+                    if (search) searchOnScratch(p);
                 } catch (RuntimeException e) {
                     throw destroyAfter(p, e);
                 }
-                p.choice = "algorithm " + p.configId + " of its family (searched and checked at " + family.from() + ")";
+                p.choice = (search ? "searched algorithm " : "algorithm ") + p.configId + ", in the family checked at " + family.from()
+                        + " (algorithm " + family.configId() + " there)";
                 return p;
             }
         }
         Plan chosen = searchedPlanFor(key);
         families.put(familyKey, new FamilyChoice(chosen.form.description(), chosen.configId, key.describe()));
         return chosen;
+    }
+
+    /** Runs the algorithm search of {@code p} on zero-filled scratch operands of its shape and keeps its choice. */
+    private void searchOnScratch(Plan p) {
+        PlanKey key = p.key;
+        long aBytes = lt.compressedSize(handle, p.plan).compressedBytes();
+        long bBytes = (key.bColMajor() ? (long) key.ldb() * key.n() : (long) key.ldb() * key.k()) * 2;
+        long dBytes = (long) key.m() * key.n() * 2;
+        long a = zeroed(searchA, aBytes), b = zeroed(searchB, bBytes), d = zeroed(searchD, dBytes);
+        alpha.set(JAVA_FLOAT, 0, 1f);
+        beta.set(JAVA_FLOAT, 0, 0f);
+        lt.search(handle, p.plan, alpha, a, b, beta, d, d, workspace.atLeast(p.workspaceBytes), streams, 1);
+        p.readAlgorithm();
+    }
+
+    /** {@code bytes} (rounded up to whole words) of a scratch buffer, zero-filled in stream order. */
+    private long zeroed(DeviceScratch scratch, long bytes) {
+        long pointer = scratch.atLeast(bytes);
+        context.driver.memsetD32Async(pointer, 0, (bytes + 3) / 4, context.stream());
+        return pointer;
     }
 
     /** The first description of {@code key}'s layout whose plan builds and whose algorithm passes the check. */
@@ -408,6 +435,7 @@ final class SparseMatmul implements AutoCloseable {
         failure = attempt(failure, () -> lt.destroy(handle));
         failure = attempt(failure, workspace::close);
         failure = attempt(failure, compressBuffer::close);
+        for (DeviceScratch scratch : List.of(searchA, searchB, searchD)) failure = attempt(failure, scratch::close);
         arena.close();
         if (failure != null) throw failure;
     }
@@ -424,6 +452,7 @@ final class SparseMatmul implements AutoCloseable {
 
     /** One plan's structs (in the arena), which of them are initialised, and the algorithm it uses. */
     private final class Plan {
+        final PlanKey key;
         final SparseMatmulForm form;
         final MemorySegment a = CusparseLt.newStruct(arena), b = CusparseLt.newStruct(arena), d = CusparseLt.newStruct(arena);
         final MemorySegment matmul = CusparseLt.newStruct(arena), selection = CusparseLt.newStruct(arena), plan = CusparseLt.newStruct(arena);
@@ -434,6 +463,7 @@ final class SparseMatmul implements AutoCloseable {
 
         /** Describes D[m,n] = A[m,k]·B[k,n] in {@code form} and builds a plan on the library's default algorithm. */
         Plan(PlanKey key, SparseMatmulForm form) {
+            this.key = key;
             this.form = form;
             try {
                 lt.structuredDescriptor(handle, a, key.m(), key.k(), key.k(), ALIGNMENT_BYTES, CusparseLt.CUDA_R_16BF, CusparseLt.ORDER_ROW,
@@ -451,14 +481,6 @@ final class SparseMatmul implements AutoCloseable {
             } catch (RuntimeException e) {
                 throw destroyAfter(this, e);
             }
-        }
-
-        /** Rebuilds the plan on algorithm {@code id} (a family's), without a search. */
-        void useAlgorithm(int id) {
-            lt.destroyPlan(plan);
-            planLive = false;
-            lt.setAlgInt(handle, selection, CusparseLt.ALG_CONFIG_ID, id);
-            initPlan();
         }
 
         /** Picks up the algorithm a search left in the selection, and what it needs. */
