@@ -29,8 +29,11 @@ import org.junit.jupiter.api.io.TempDir;
  * {@link CudaKernels} agree on which kernels exist.
  */
 class KernelCompileTest {
-    /** Every kernel source: those of {@link CudaKernels}, the GEMM operand conversion of {@link ConvertKernels} and the sparse FFN's {@link SparseFfnKernels}. */
-    private static final List<String> ALL_SOURCES = Stream.of(CudaKernels.SOURCES, ConvertKernels.SOURCES, SparseFfnKernels.SOURCES)
+    /**
+     * Every kernel source: those of {@link CudaKernels}, the GEMM operand conversion of {@link ConvertKernels}, the sparse FFN's
+     * {@link SparseFfnKernels} and its device router {@link RoutingKernels}.
+     */
+    private static final List<String> ALL_SOURCES = Stream.of(CudaKernels.SOURCES, ConvertKernels.SOURCES, SparseFfnKernels.SOURCES, RoutingKernels.SOURCES)
             .flatMap(List::stream).toList();
 
     @Test
@@ -64,7 +67,7 @@ class KernelCompileTest {
         try (Stream<Path> list = Files.list(dir)) {
             files = list.map(p -> p.getFileName().toString()).filter(n -> n.endsWith(".cu")).collect(Collectors.toCollection(TreeSet::new));
         }
-        assertEquals(files, new TreeSet<>(ALL_SOURCES), "CudaKernels.SOURCES, ConvertKernels.SOURCES and SparseFfnKernels.SOURCES must list every kernels/*.cu resource");
+        assertEquals(files, new TreeSet<>(ALL_SOURCES), "CudaKernels.SOURCES, ConvertKernels.SOURCES, SparseFfnKernels.SOURCES and RoutingKernels.SOURCES must list every kernels/*.cu resource");
     }
 
     @Test
