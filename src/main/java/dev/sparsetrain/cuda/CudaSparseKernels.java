@@ -5,6 +5,7 @@ import static dev.sparsetrain.cuda.CudaStorage.ptr;
 import dev.sparsetrain.tensor.DType;
 import dev.sparsetrain.tensor.SparseKernels;
 import dev.sparsetrain.tensor.Tensor;
+import java.util.Arrays;
 
 /**
  * The sparse FFN of SPEC.md §3 on one GPU: our kernels ({@link SparseFfnKernels}) prune and pack the
@@ -46,6 +47,9 @@ final class CudaSparseKernels implements SparseKernels, AutoCloseable {
     private final boolean libraryCompress;
     /** Scratch shared by all layers: GEMM 1 / GEMM 3 outputs [P, f], gathered dY [P, d], GEMM 2 / GEMM 4 outputs [P, d]. */
     private final DeviceScratch preActivations, gatheredGradient, routedOutput;
+    /** The device router's workspace and its counts-and-offsets output [2E+1]. */
+    private final DeviceScratch routeWorkspace;
+    private Tensor routeCounts;
 
     /** {@code backend} does the host transfers; the other parts are its own. */
     CudaSparseKernels(CudaBackend backend, CudaContext context, CudaMemory memory, KernelLauncher launcher, SparseMatmul sparse,
@@ -59,6 +63,7 @@ final class CudaSparseKernels implements SparseKernels, AutoCloseable {
         this.preActivations = new DeviceScratch(context, "sparse FFN pre-activation scratch");
         this.gatheredGradient = new DeviceScratch(context, "sparse FFN gathered dY scratch");
         this.routedOutput = new DeviceScratch(context, "sparse FFN routed output scratch");
+        this.routeWorkspace = new DeviceScratch(context, "sparse FFN router workspace");
     }
 
     @Override
@@ -156,6 +161,26 @@ final class CudaSparseKernels implements SparseKernels, AutoCloseable {
         int tokens = (int) x.dim(0), dim = (int) x.dim(1), experts = (int) centres.dim(0);
         requireF32(scores, (long) tokens * experts, "routerScores scores");
         SparseFfnKernels.routerScores(launcher, ptr(scores), ptr(x), ptr(centres), tokens, dim, experts);
+    }
+
+    @Override
+    public boolean routesNearestOnDevice() { return true; }
+
+    /** {@link RoutingKernels#nearest}, then one download of the counts and offsets (the routing's only synchronisation). */
+    @Override
+    public int[] routeNearest(Tensor perm, Tensor scores, int blockRows) {
+        writes();
+        int tokens = (int) scores.dim(0), experts = (int) scores.dim(1);
+        requireF32(scores, (long) tokens * experts, "routeNearest scores");
+        if (perm.dtype() != DType.I32 || perm.numel() < RoutingKernels.permCapacity(tokens, experts, blockRows)) {
+            throw new IllegalArgumentException("routeNearest perm must be an I32 tensor of at least "
+                    + RoutingKernels.permCapacity(tokens, experts, blockRows) + " rows, got " + perm);
+        }
+        if (routeCounts == null || routeCounts.numel() < 2L * experts + 1) routeCounts = memory.allocate(DType.I32, 2L * experts + 1);
+        RoutingKernels.nearest(launcher, ptr(perm), ptr(routeCounts), routeWorkspace.atLeast(RoutingKernels.workspaceBytes(tokens, experts)),
+                ptr(scores), tokens, experts, blockRows);
+        int[] countsAndOffsets = backend.downloadInts(routeCounts.view(0, 2L * experts + 1));
+        return Arrays.copyOf(countsAndOffsets, experts);
     }
 
     // ---- forward -------------------------------------------------------------------------------------
@@ -411,5 +436,6 @@ final class CudaSparseKernels implements SparseKernels, AutoCloseable {
         preActivations.close();
         gatheredGradient.close();
         routedOutput.close();
+        routeWorkspace.close();
     }
 }

@@ -38,9 +38,9 @@ public final class SparseFfn implements FeedForward {
     private final PackedWeight[] w1e, w2et;
     private final PackedActivations[] act;
     private final float[] beta1, beta2;
-    /** Per layer, the routing of its latest forward and its row offsets [E+1]. */
-    private final Routing[] routing;
-    private final int[][] rowOffsets;
+    /** Per layer, its latest forward's tokens, tokens per expert and padded row offsets [E+1]. */
+    private final int[] routedTokens;
+    private final int[][] counts, rowOffsets;
     private final Tensor scores, mvueRows;
     private long mvueSeed;
     private long backwardCalls;
@@ -88,7 +88,8 @@ public final class SparseFfn implements FeedForward {
         Arrays.fill(beta1, Float.NaN);
         Arrays.fill(beta2, Float.NaN);
         rowOffsets = new int[layers][];
-        routing = new Routing[layers];
+        counts = new int[layers][];
+        routedTokens = new int[layers];
         for (int l = 0; l < layers; l++) {
             w1[l] = r.param(ParameterLayout.layerName(l, "w1"));
             w2[l] = r.param(ParameterLayout.layerName(l, "w2"));
@@ -169,29 +170,39 @@ public final class SparseFfn implements FeedForward {
         endPart(Part.PRUNE);
         route(layer, x, rows);
         endPart(Part.ROUTER);
-        k.upProject(act[layer], x, perm[layer].view(0, routing[layer].paddedRows()), rowOffsets[layer], w1e[layer]);
+        k.upProject(act[layer], x, perm[layer].view(0, rowOffsets[layer][experts]), rowOffsets[layer], w1e[layer]);
         endPart(Part.GEMM1_PACK);
         k.downProject(out, act[layer], w2et[layer]);
         endPart(Part.GEMM2);
     }
 
-    /** Centres from the current W1, scores, host-side assignment, and the upload of perm. */
+    /**
+     * Centres from the current W1, scores, then the assignment and perm: on the device where the
+     * backend routes `nearest` there (only the expert counts come back), else on the host with an
+     * upload of perm.
+     */
     private void route(int layer, Tensor x, int rows) {
         k.expertCentres(centres[layer], w1[layer], experts);
         Tensor s = scores.rows(0, rows);
         k.routerScores(s, x, centres[layer]);
-        Routing routed = Router.route(b.toHost(s), rows, experts, mode, blockRows);
-        b.uploadInts(perm[layer].view(0, routed.paddedRows()), routed.perm(), 0);
-        int[] offsets = new int[experts + 1];
-        for (int e = 0; e <= experts; e++) offsets[e] = routed.offset(e);
-        rowOffsets[layer] = offsets;
-        routing[layer] = routed;
+        int[] c;
+        if (mode == Router.Mode.NEAREST && k.routesNearestOnDevice()) {
+            c = k.routeNearest(perm[layer], s, blockRows);
+        } else {
+            Routing routed = Router.route(b.toHost(s), rows, experts, mode, blockRows);
+            b.uploadInts(perm[layer].view(0, routed.paddedRows()), routed.perm(), 0);
+            c = new int[experts];
+            for (int e = 0; e < experts; e++) c[e] = routed.count(e);
+        }
+        counts[layer] = c;
+        rowOffsets[layer] = Routing.paddedOffsets(c, blockRows);
+        routedTokens[layer] = rows;
     }
 
     @Override
     public void backward(int layer, Tensor dx, Tensor dOut, Tensor x) {
         int rows = (int) x.dim(0);
-        if (routing[layer] == null || routing[layer].tokens() != rows) {
+        if (routedTokens[layer] != rows) {
             throw new IllegalStateException("the backward of layer " + layer + " needs its forward on the same " + rows + " rows first");
         }
         startPart();
@@ -230,25 +241,34 @@ public final class SparseFfn implements FeedForward {
         double positive = 0, kept = 0, dropped = 0, removed = 0;
         double[] meanLoad = new double[experts];
         for (int l = 0; l < layers; l++) {
-            if (routing[l] == null) throw new IllegalStateException("layer " + l + " has not run a sparse forward yet");
+            if (routedTokens[l] == 0) throw new IllegalStateException("layer " + l + " has not run a sparse forward yet");
             SparseKernels.ActivationStats a = k.activationStats(act[l]);
-            double pairs = (double) routing[l].tokens() * neurons;
+            double pairs = (double) routedTokens[l] * neurons;
             positive += a.positive() / pairs;
             kept += a.kept() / pairs;
             dropped += a.droppedMassFraction();
             removed += (k.weightStats(w1e[l]).removedFraction() + k.weightStats(w2et[l]).removedFraction()) / 2;
-            double[] load = routing[l].load();
-            for (int e = 0; e < experts; e++) meanLoad[e] += load[e] / layers;
+            for (int e = 0; e < experts; e++) meanLoad[e] += (double) counts[l][e] / routedTokens[l] / layers;
         }
         return new SparseStats(positive / layers, kept / layers, dropped / layers, removed / layers, meanLoad);
     }
 
     /** The expert of each token in layer's latest forward. */
-    int[] tokenExperts(int layer) { return routing[layer].expertOf(); }
+    int[] tokenExperts(int layer) { return routingOf(layer).expertOf(); }
+
+    /** The routing of layer's latest forward, rebuilt on the host from its perm (for inspection and tests). */
+    private Routing routingOf(int layer) {
+        int[] routedPerm = act[layer].perm(), offsets = rowOffsets[layer];
+        int[] expertOf = new int[routedTokens[layer]];
+        for (int e = 0; e < experts; e++) {
+            for (int r = offsets[e]; r < offsets[e + 1]; r++) if (routedPerm[r] >= 0) expertOf[routedPerm[r]] = e;
+        }
+        return Routing.of(expertOf, experts, blockRows);
+    }
 
     /** A of layer's latest forward as [T, F] in token order, zero outside each token's expert. */
     float[] activationsByToken(int layer) {
-        Routing rt = routing[layer];
+        Routing rt = routingOf(layer);
         int f = neurons / experts, p = rt.paddedRows();
         Tensor dense = b.zeros(dev.sparsetrain.tensor.DType.F32, p, f);
         k.unpackActivations(dense, null, act[layer]);

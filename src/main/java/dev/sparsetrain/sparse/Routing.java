@@ -40,10 +40,7 @@ public final class Routing {
             }
             counts[e]++;
         }
-        int[] offsets = new int[experts + 1];
-        for (int e = 0; e < experts; e++) {
-            offsets[e + 1] = offsets[e] + (counts[e] + blockRows - 1) / blockRows * blockRows;
-        }
+        int[] offsets = paddedOffsets(counts, blockRows);
         int[] perm = new int[offsets[experts]];
         Arrays.fill(perm, -1);
         int[] inv = new int[tokens];
@@ -54,6 +51,16 @@ public final class Routing {
             inv[t] = row;
         }
         return new Routing(expertOf.clone(), experts, blockRows, counts, offsets, perm, inv);
+    }
+
+    /** Row offsets [E+1] of experts with these token counts, each padded to a multiple of blockRows. */
+    public static int[] paddedOffsets(int[] counts, int blockRows) {
+        Checks.positive(blockRows, "blockRows");
+        int[] offsets = new int[counts.length + 1];
+        for (int e = 0; e < counts.length; e++) {
+            offsets[e + 1] = Math.addExact(offsets[e], (counts[e] + blockRows - 1) / blockRows * blockRows);
+        }
+        return offsets;
     }
 
     /** Expert of each token. */

@@ -114,6 +114,21 @@ public interface SparseKernels {
     /** scores[t,e] = −2·x_t·c_e + ‖c_e‖² for x [T,d], centres [E,d], scores [T,E] (lower is closer). */
     void routerScores(Tensor scores, Tensor x, Tensor centres);
 
+    /** Whether {@link #routeNearest} runs on this backend (the model routes `nearest` on the host otherwise). */
+    default boolean routesNearestOnDevice() { return false; }
+
+    /**
+     * The `nearest` router of SPEC §3.2 where the scores are, exactly as {@code sparse.Router.route}
+     * (NEAREST) and {@code sparse.Routing.of} compute it: expert of token t = argmin_e scores[t,e]
+     * (ties to the lower e), tokens stably sorted by expert, each expert padded to a multiple of
+     * {@code blockRows}. Writes perm [P] (−1 for padding rows) and returns the token count of each
+     * expert (on the host: this synchronises once). scores [T,E]; perm holds at least
+     * T + E·(blockRows − 1) rows.
+     */
+    default int[] routeNearest(Tensor perm, Tensor scores, int blockRows) {
+        throw new UnsupportedOperationException("this backend routes on the host; check routesNearestOnDevice() first");
+    }
+
     // ---- forward -------------------------------------------------------------------------------------
 
     /**

@@ -32,6 +32,18 @@ final class TimedSparseKernels implements SparseKernels {
     public boolean supportsMvue() { return inner.supportsMvue(); }
 
     @Override
+    public boolean routesNearestOnDevice() { return inner.routesNearestOnDevice(); }
+
+    @Override
+    public int[] routeNearest(Tensor perm, Tensor scores, int blockRows) {
+        if (!timer.profiling()) return inner.routeNearest(perm, scores, blockRows);
+        long t = timer.begin();
+        int[] counts = inner.routeNearest(perm, scores, blockRows);
+        timer.end(OpCategory.SPARSE, t);
+        return counts;
+    }
+
+    @Override
     public PackedActivations allocateActivations(int capacityRows, int neurons, int experts) {
         if (!timer.profiling()) return inner.allocateActivations(capacityRows, neurons, experts);
         long t = timer.begin();

@@ -2,7 +2,10 @@ package dev.sparsetrain.cuda.selftest;
 
 import static dev.sparsetrain.cuda.selftest.OpSuite.TOLERANCE;
 
+import dev.sparsetrain.sparse.Router;
 import dev.sparsetrain.sparse.Routing;
+import dev.sparsetrain.tensor.DType;
+import dev.sparsetrain.tensor.Tensor;
 import dev.sparsetrain.tensor.SparseKernels;
 import dev.sparsetrain.tensor.SparseKernels.PackedActivations;
 import dev.sparsetrain.tensor.SparseKernels.PackedWeight;
@@ -85,6 +88,7 @@ final class SparseChecks {
         var scores = t.poisoned(tokens, experts);
         t.run((b, s) -> b.sparse().routerScores(s.of(scores), s.of(x), s.of(centres)));
         out.accept(t.compare("sparse routerScores", shape, scores, TOLERANCE));
+        deviceRouter(t, out, shape, scores, tokens, experts);
 
         var y = t.poisoned(tokens, d);
         t.run((b, s) -> {
@@ -116,6 +120,35 @@ final class SparseChecks {
         });
         out.accept(t.compareNorm("sparse downWeightGradient dW2", shape, dW2, NORM_TOLERANCE));
         out.accept(t.compareNorm("sparse upWeightGradient dW1", shape, dW1, NORM_TOLERANCE));
+    }
+
+    /**
+     * Where the candidate routes `nearest` on its device: its perm and counts must equal the host
+     * router's on the candidate's own scores, exactly (a different tie or an unstable order is a bug,
+     * not rounding).
+     */
+    private static void deviceRouter(Twins t, Consumer<CheckRow> out, String shape, Twins.Pair scores, int tokens, int experts) {
+        int blockRows = t.candidateSparseRowAlignment();
+        double[][] got = new double[1][], want = new double[1][];
+        t.run((b, s) -> {
+            if (s != Twins.Side.CANDIDATE || !b.sparse().routesNearestOnDevice()) return;
+            Tensor perm = b.zeros(DType.I32, tokens + (long) experts * (blockRows - 1));
+            int[] counts = b.sparse().routeNearest(perm, s.of(scores), blockRows);
+            Routing host = Router.route(b.toHost(s.of(scores)), tokens, experts, Router.Mode.NEAREST, blockRows);
+            // The ints come back bit for bit through an F32 view of the same storage.
+            float[] devicePerm = b.toHost(new Tensor(perm.storage(), DType.F32, perm.offset(), host.paddedRows()));
+            got[0] = new double[experts + host.paddedRows()];
+            want[0] = new double[got[0].length];
+            for (int e = 0; e < experts; e++) {
+                got[0][e] = counts[e];
+                want[0][e] = host.count(e);
+            }
+            for (int r = 0; r < host.paddedRows(); r++) {
+                got[0][experts + r] = Float.floatToRawIntBits(devicePerm[r]);
+                want[0][experts + r] = host.perm()[r];
+            }
+        });
+        if (got[0] != null) out.accept(Comparison.compare("sparse routeNearest counts+perm", shape, got[0], want[0], 0));
     }
 
     private static double keptFraction(SparseKernels.ActivationStats s) {
