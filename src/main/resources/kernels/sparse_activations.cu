@@ -61,6 +61,20 @@ __host__ __device__ inline unsigned short bf16_bits_round_nearest_even(float f) 
     return (unsigned short) ((bits + 0x7FFFu + lsb) >> 16);
 }
 
+// The bf16 bits of two floats, a's in the low half, rounded as bf16_bits_round_nearest_even. The GPU
+// does both in one cvt.rn.bf16x2.f32: the same for every non-NaN (round to nearest even, subnormals
+// kept), and every float rounded here is a product, whose NaNs the GPU makes the canonical 0x7FFFFFFF,
+// which both turn into 0x7FFF.
+__host__ __device__ inline unsigned int sparse_bf16x2_round_products(float a, float b) {
+#ifdef __CUDA_ARCH__
+    unsigned int out;
+    asm("cvt.rn.bf16x2.f32 %0, %2, %1;" : "=r"(out) : "f"(a), "f"(b));  // the first source goes to the high half
+    return out;
+#else
+    return bf16_bits_round_nearest_even(a) | (unsigned int) bf16_bits_round_nearest_even(b) << 16;
+#endif
+}
+
 __host__ __device__ inline unsigned int sparse_float_bits(float f) {
     union { float f; unsigned int u; } v;
     v.f = f;
@@ -88,6 +102,12 @@ __host__ __device__ inline unsigned int sparse_byte_perm(unsigned int x, unsigne
     for (int i = 0; i < 4; i++) out |= (unsigned int) (bytes >> (8 * ((s >> (4 * i)) & 7)) & 0xFFu) << (8 * i);
     return out;
 #endif
+}
+
+// Stores two words (low first) with one 8-byte access at p, which must be 8-byte aligned; a uint2 whose
+// halves are computed apart can otherwise come out as two 4-byte stores, i.e. half sectors per warp.
+__host__ __device__ inline void sparse_store_pair(void* p, unsigned int low, unsigned int high) {
+    *reinterpret_cast<unsigned long long*>(p) = (unsigned long long) high << 32 | low;
 }
 
 // The byte-perm selector that gathers 16-bit elements i0 (low half) and i1 (high half) of a group of
@@ -156,10 +176,9 @@ __host__ __device__ inline void sparse_write_metadata_chunk(unsigned char* packe
     if (block >= p.cols / SPARSE_METADATA_COLS) return;
     uint2 low = *reinterpret_cast<const uint2*>(table + sparse_nibble_slot(row, 8 * block));
     uint2 high = *reinterpret_cast<const uint2*>(table + sparse_nibble_slot(row + 8, 8 * block));
-    uint2 out;
-    out.x = sparse_interleave_groups(low.x, low.y, 0) | sparse_interleave_groups(high.x, high.y, 0) << 4;
-    out.y = sparse_interleave_groups(low.x, low.y, 1) | sparse_interleave_groups(high.x, high.y, 1) << 4;
-    *reinterpret_cast<uint2*>(sparse_tile_metadata(packed, p) + 8 * t) = out;
+    sparse_store_pair(sparse_tile_metadata(packed, p) + 8 * t,
+                      sparse_interleave_groups(low.x, low.y, 0) | sparse_interleave_groups(high.x, high.y, 0) << 4,
+                      sparse_interleave_groups(low.x, low.y, 1) | sparse_interleave_groups(high.x, high.y, 1) << 4);
 }
 
 // Each of the N sums of v over the block's threads, into thread 0's v, in a fixed order (so partials
@@ -321,10 +340,9 @@ __host__ __device__ inline SparseRelu2Group sparse_relu2_group(unsigned int low,
         sums.mass += r0 * r0;
         sums.mass += r1 * r1;
     }
-    // Ties go to the higher index: key * 4 + index makes the four ranks distinct, then a tournament
-    // finds the two largest.
-    unsigned int k0 = (keys[0] & 0xFFFFu) << 2, k1 = (keys[0] >> 16) << 2 | 1u, k2 = (keys[1] & 0xFFFFu) << 2 | 2u,
-                 k3 = (keys[1] >> 16) << 2 | 3u;
+    // Ties go to the higher index: key * 65536 + index makes the four ranks distinct (keys have 15
+    // bits), then a tournament finds the two largest.
+    unsigned int k0 = keys[0] << 16, k1 = (keys[0] & 0xFFFF0000u) | 1u, k2 = keys[1] << 16 | 2u, k3 = (keys[1] & 0xFFFF0000u) | 3u;
     unsigned int a = k0 > k1 ? k0 : k1, b = k0 > k1 ? k1 : k0, c = k2 > k3 ? k2 : k3, d = k2 > k3 ? k3 : k2;
     unsigned int first = a > c ? a : c, lost = a > c ? c : a, next = b > d ? b : d, second = lost > next ? lost : next;
     unsigned int j0 = first & 3u, j1 = second & 3u, i0 = j0 < j1 ? j0 : j1, i1 = j0 < j1 ? j1 : j0;
@@ -337,7 +355,7 @@ __host__ __device__ inline SparseRelu2Group sparse_relu2_group(unsigned int low,
     s1 *= s1;
     sums.keptMass += s0;
     sums.keptMass += s1;
-    out.values = bf16_bits_round_nearest_even(s0) | (unsigned int) bf16_bits_round_nearest_even(s1) << 16;
+    out.values = sparse_bf16x2_round_products(s0, s1);
     out.dense = sparse_place_pair(out.values, i0, i1);
     out.nibble = i0 | i1 << 2;
     return out;
@@ -371,8 +389,8 @@ __host__ __device__ inline void sparse_relu2_top_two_thread(const SparseActivati
         long long step = (long long) SPARSE_TILE_WARPS * i;
         SparseRelu2Group g0 = sparse_relu2_group(in[i].x, in[i].y, counts, sums), g1 = sparse_relu2_group(in[i].z, in[i].w, counts, sums);
         *reinterpret_cast<uint4*>(dense + step * f) = make_uint4(g0.dense.x, g0.dense.y, g1.dense.x, g1.dense.y);
-        *reinterpret_cast<uint2*>(values + step * (f / 2)) = make_uint2(g0.values, g1.values);
-        *reinterpret_cast<uint2*>(relus + step * (f / 2)) = make_uint2(g0.relus, g1.relus);
+        sparse_store_pair(values + step * (f / 2), g0.values, g1.values);
+        sparse_store_pair(relus + step * (f / 2), g0.relus, g1.relus);
         unsigned short pair = (unsigned short) (g0.nibble | g1.nibble << 8);
         *reinterpret_cast<unsigned short*>(pairs + step * (f / 4)) = pair;
         *reinterpret_cast<unsigned short*>(nibbleTable + sparse_nibble_slot(warp + SPARSE_TILE_WARPS * i, col / 4)) = pair;
@@ -441,7 +459,7 @@ __host__ __device__ inline unsigned int sparse_gradient_group(unsigned int low, 
     unsigned int i0 = nibble & 3u, i1 = nibble >> 2, kept = sparse_byte_perm(low, high, sparse_pair_selector(i0, i1));
     float dz0 = sparse_bits_float(kept << 16) * 2.0f * sparse_bits_float(relus << 16);
     float dz1 = sparse_bits_float(kept & 0xFFFF0000u) * 2.0f * sparse_bits_float(relus & 0xFFFF0000u);
-    unsigned int values = bf16_bits_round_nearest_even(dz0) | (unsigned int) bf16_bits_round_nearest_even(dz1) << 16;
+    unsigned int values = sparse_bf16x2_round_products(dz0, dz1);
     dense = sparse_place_pair(values, i0, i1);
     return values;
 }
@@ -479,7 +497,7 @@ __host__ __device__ inline void sparse_activation_gradient_thread(const SparseAc
         unsigned int v0 = sparse_gradient_group(in[i].x, in[i].y, kept[i].x, nibblePairs[i] & 0xFu, dense0);
         unsigned int v1 = sparse_gradient_group(in[i].z, in[i].w, kept[i].y, nibblePairs[i] >> 8, dense1);
         *reinterpret_cast<uint4*>(dense + step * f) = make_uint4(dense0.x, dense0.y, dense1.x, dense1.y);
-        *reinterpret_cast<uint2*>(values + step * (f / 2)) = make_uint2(v0, v1);
+        sparse_store_pair(values + step * (f / 2), v0, v1);
         *reinterpret_cast<unsigned short*>(nibbleTable + sparse_nibble_slot(warp + SPARSE_TILE_WARPS * i, col / 4)) = (unsigned short) nibblePairs[i];
     }
 }

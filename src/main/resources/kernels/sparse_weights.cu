@@ -59,6 +59,20 @@ __host__ __device__ inline unsigned short bf16_bits_round_nearest_even(float f) 
     return (unsigned short) ((bits + 0x7FFFu + lsb) >> 16);
 }
 
+// The bf16 bits of two floats, a's in the low half, rounded as bf16_bits_round_nearest_even. The GPU
+// does both in one cvt.rn.bf16x2.f32: the same for every non-NaN (round to nearest even, subnormals
+// kept), and every float rounded here is a product, whose NaNs the GPU makes the canonical 0x7FFFFFFF,
+// which both turn into 0x7FFF.
+__host__ __device__ inline unsigned int sparse_bf16x2_round_products(float a, float b) {
+#ifdef __CUDA_ARCH__
+    unsigned int out;
+    asm("cvt.rn.bf16x2.f32 %0, %2, %1;" : "=r"(out) : "f"(a), "f"(b));  // the first source goes to the high half
+    return out;
+#else
+    return bf16_bits_round_nearest_even(a) | (unsigned int) bf16_bits_round_nearest_even(b) << 16;
+#endif
+}
+
 __host__ __device__ inline unsigned int sparse_float_bits(float f) {
     union { float f; unsigned int u; } v;
     v.f = f;
@@ -86,6 +100,12 @@ __host__ __device__ inline unsigned int sparse_byte_perm(unsigned int x, unsigne
     for (int i = 0; i < 4; i++) out |= (unsigned int) (bytes >> (8 * ((s >> (4 * i)) & 7)) & 0xFFu) << (8 * i);
     return out;
 #endif
+}
+
+// Stores two words (low first) with one 8-byte access at p, which must be 8-byte aligned; a uint2 whose
+// halves are computed apart can otherwise come out as two 4-byte stores, i.e. half sectors per warp.
+__host__ __device__ inline void sparse_store_pair(void* p, unsigned int low, unsigned int high) {
+    *reinterpret_cast<unsigned long long*>(p) = (unsigned long long) high << 32 | low;
 }
 
 // The byte-perm selector that gathers 16-bit elements i0 (low half) and i1 (high half) of a group of
@@ -154,10 +174,9 @@ __host__ __device__ inline void sparse_write_metadata_chunk(unsigned char* packe
     if (block >= p.cols / SPARSE_METADATA_COLS) return;
     uint2 low = *reinterpret_cast<const uint2*>(table + sparse_nibble_slot(row, 8 * block));
     uint2 high = *reinterpret_cast<const uint2*>(table + sparse_nibble_slot(row + 8, 8 * block));
-    uint2 out;
-    out.x = sparse_interleave_groups(low.x, low.y, 0) | sparse_interleave_groups(high.x, high.y, 0) << 4;
-    out.y = sparse_interleave_groups(low.x, low.y, 1) | sparse_interleave_groups(high.x, high.y, 1) << 4;
-    *reinterpret_cast<uint2*>(sparse_tile_metadata(packed, p) + 8 * t) = out;
+    sparse_store_pair(sparse_tile_metadata(packed, p) + 8 * t,
+                      sparse_interleave_groups(low.x, low.y, 0) | sparse_interleave_groups(high.x, high.y, 0) << 4,
+                      sparse_interleave_groups(low.x, low.y, 1) | sparse_interleave_groups(high.x, high.y, 1) << 4);
 }
 
 // Each of the N sums of v over the block's threads, into thread 0's v, in a fixed order (so partials
@@ -252,11 +271,6 @@ __host__ __device__ inline void sparse_stage_weight_tile(float* staged, const fl
     }
 }
 
-// v[i] for an index known only at run time, by selects, so that v stays in registers.
-__host__ __device__ inline unsigned int sparse_pick(const unsigned int v[4], unsigned int i) {
-    return i == 0 ? v[0] : i == 1 ? v[1] : i == 2 ? v[2] : v[3];
-}
-
 // One group of 4 fp32 weights: soft-threshold exactly as SoftThreshold (keep the two largest
 // magnitudes, ties to the higher index; t = the larger dropped magnitude; kept values sign(w)(|w| - t)),
 // scale by beta and round to bf16. Returns the packed pair, sets the dense quad and the nibble, and
@@ -269,28 +283,32 @@ __host__ __device__ inline unsigned int sparse_prune_group(float4 w, float beta,
         key[i] = bits[i] & 0x7FFFFFFFu;  // the magnitude: integer order = numeric order, NaN above infinity
         absSum += sparse_bits_float(key[i]);
     }
-    // A tournament on (key, index), where the higher index wins equal keys: the winners of 0-1 and
-    // 2-3, then the overall first, and the second from the first's loser and the better of the losers.
+    // A tournament on (key, index), where the higher index wins equal keys: the winners a, c and losers
+    // b, d of 0-1 and 2-3, then the overall first, and the second from the first's loser and the better
+    // of b and d. Each contender carries its index and bits, by selects (no runtime-indexed arrays).
     bool oneBeatsZero = key[1] >= key[0], threeBeatsTwo = key[3] >= key[2];
-    unsigned int a = oneBeatsZero ? 1u : 0u, ka = oneBeatsZero ? key[1] : key[0], kb = oneBeatsZero ? key[0] : key[1];
-    unsigned int c = threeBeatsTwo ? 3u : 2u, kc = threeBeatsTwo ? key[3] : key[2], kd = threeBeatsTwo ? key[2] : key[3];
+    unsigned int a = oneBeatsZero ? 1u : 0u, aBits = oneBeatsZero ? bits[1] : bits[0], bBits = oneBeatsZero ? bits[0] : bits[1];
+    unsigned int c = threeBeatsTwo ? 3u : 2u, cBits = threeBeatsTwo ? bits[3] : bits[2], dBits = threeBeatsTwo ? bits[2] : bits[3];
+    unsigned int ka = aBits & 0x7FFFFFFFu, kb = bBits & 0x7FFFFFFFu, kc = cBits & 0x7FFFFFFFu, kd = dBits & 0x7FFFFFFFu;
     bool cFirst = kc >= ka, dNext = kd >= kb;
-    unsigned int first = cFirst ? c : a, lost = cFirst ? a : c, kLost = cFirst ? ka : kc;
-    unsigned int next = dNext ? 5u - c : 1u - a, kNext = dNext ? kd : kb;
+    unsigned int first = cFirst ? c : a, firstBits = cFirst ? cBits : aBits;
+    unsigned int lost = cFirst ? a : c, lostBits = cFirst ? aBits : cBits, kLost = cFirst ? ka : kc;
+    unsigned int next = dNext ? 5u - c : 1u - a, nextBits = dNext ? dBits : bBits, kNext = dNext ? kd : kb;
     bool lostSecond = kLost > kNext || (kLost == kNext && lost > next);
-    unsigned int second = lostSecond ? lost : next;
-    // The dropped pair is the loser of lost/next and the worse of the losers, so the larger dropped
+    unsigned int second = lostSecond ? lost : next, secondBits = lostSecond ? lostBits : nextBits;
+    // The dropped pair is the loser of lost/next and the worse of b and d, so the larger dropped
     // magnitude is the loser of lost/next.
     float threshold = sparse_bits_float(lostSecond ? kNext : kLost);
-    unsigned int i0 = first < second ? first : second, i1 = first < second ? second : first;
-    unsigned int out[2];
+    bool inOrder = first < second;
+    unsigned int i0 = inOrder ? first : second, i1 = inOrder ? second : first;
+    unsigned int kept[2] = {inOrder ? firstBits : secondBits, inOrder ? secondBits : firstBits};
+    float scaled[2];
     for (int j = 0; j < 2; j++) {
-        unsigned int v = sparse_pick(bits, j == 0 ? i0 : i1);
-        float shrunk = sparse_bits_float(v & 0x7FFFFFFFu) - threshold;
+        float shrunk = sparse_bits_float(kept[j] & 0x7FFFFFFFu) - threshold;
         keptSum += shrunk;
-        out[j] = bf16_bits_round_nearest_even(beta * sparse_bits_float(sparse_float_bits(shrunk) | (v & 0x80000000u)));
+        scaled[j] = beta * sparse_bits_float(sparse_float_bits(shrunk) | (kept[j] & 0x80000000u));
     }
-    unsigned int values = out[0] | out[1] << 16;
+    unsigned int values = sparse_bf16x2_round_products(scaled[0], scaled[1]);
     dense = sparse_place_pair(values, i0, i1);
     nibble = i0 | i1 << 2;
     return values;
@@ -324,7 +342,7 @@ __host__ __device__ inline void sparse_prune_thread(const SparsePruneTile& p, in
         uint2 quad;
         unsigned int nibble;
         *reinterpret_cast<unsigned int*>(values + step * (cols / 2)) = sparse_prune_group(in[i], beta, quad, nibble, absSum, keptSum);
-        *reinterpret_cast<uint2*>(quads + step * cols) = quad;
+        sparse_store_pair(quads + step * cols, quad.x, quad.y);
         nibbleTable[sparse_nibble_slot(warp + SPARSE_TILE_WARPS * i, lane)] = (unsigned char) nibble;
     }
 }

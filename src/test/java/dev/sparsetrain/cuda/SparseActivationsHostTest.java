@@ -2,6 +2,7 @@ package dev.sparsetrain.cuda;
 
 import static dev.sparsetrain.cuda.SparseOracles.assertBytes;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.sparsetrain.tensor.Bf16;
@@ -138,6 +139,52 @@ class SparseActivationsHostTest {
                 check(new SplittableRandom(SEED), offsets, experts, rows, f, expertMajor, blocks, blocks == launched);
             }
         }
+    }
+
+    @Test
+    void nanPreActivationsFollowJavasMathMaxAndRankHighest() {
+        // The host computes like Java (NaN payloads propagate), so the kernels' bit tricks for NaN are
+        // checked here: relu keeps a NaN of either sign, quieted as bf16 rounding does, ranks it above
+        // everything and counts it as kept but not positive. (The GPU makes NaN products canonical, so
+        // A's NaN bits differ there; kept relu and the nibbles do not.)
+        int[] offsets = {0, 64};
+        int rows = 64, f = 32;
+        // bf16 bit patterns: quiet and signaling NaNs of both signs (the signaling ones must come out
+        // quieted), infinities, +-0 and ordinary values.
+        short nan = 0x7FC0, negativeNan = (short) 0xFFC0, signaling = 0x7F81, negativeSignaling = (short) 0xFF85;
+        short one = 0x3F80, two = 0x4000, three = 0x4040, minusOne = (short) 0xBF80, zero = 0, minusZero = (short) 0x8000;
+        short infinity = 0x7F80, minusInfinity = (short) 0xFF80;
+        short[][] groups = {{nan, one, two, three}, {one, negativeNan, two, minusOne}, {signaling, signaling, zero, zero},
+                {negativeSignaling, three, minusZero, nan}, {minusOne, minusOne, negativeSignaling, minusOne},
+                {infinity, signaling, minusInfinity, two}, {negativeNan, negativeSignaling, minusZero, one}};
+        float[] z = SparseOracles.activations(new SplittableRandom(SEED + 1), rows, f);
+        short[] bits = SparseOracles.routedLayout(z, offsets, 1, f, false);
+        for (int g = 0; g < groups.length; g++) {
+            int at = 4 * (37 * g + 3);  // spread over rows and groups
+            for (int i = 0; i < 4; i++) {
+                bits[at + i] = groups[g][i];
+                z[at + i] = Bf16.toFloat(groups[g][i]);
+            }
+        }
+        String what = "NaN groups; seed " + (SEED + 1);
+        program.write("offsets.bin", SparseOracles.bytes(offsets));
+        program.write("z.bin", SparseOracles.bytes(bits));
+        program.run("relu2", 1, rows, f, 0, 1);
+
+        var expected = SparseOracles.Activated.of(z, rows, f);
+        assertBytes(SparseOracles.packedExperts(expected.a(), expected.nibbles(), offsets, 1, f), program.read("packed.out"), "packed A, " + what);
+        assertBytes(SparseOracles.bytes(Bf16.fromFloats(expected.a())), program.read("dense.out"), "dense A, " + what);
+        assertBytes(SparseOracles.bytes(expected.keptRelu()), program.read("kept.out"), "kept relu, " + what);
+        assertBytes(expected.nibbles(), program.read("nibbles.out"), "nibbles, " + what);
+        long positive = 0, keptCount = 0;
+        for (int i = 0; i < z.length; i++) {
+            if (z[i] > 0) positive++;
+            if (expected.kept(i) && Math.max(z[i], 0f) != 0) keptCount++;
+        }
+        ActivationStats stats = sum(SparseOracles.floats(program.read("partials.out")));
+        assertEquals(positive, stats.positive(), "positive count; " + what);
+        assertEquals(keptCount, stats.kept(), "kept count; " + what);
+        assertTrue(Double.isNaN(stats.mass()) && Double.isNaN(stats.keptMass()), "NaN masses; " + what);
     }
 
     private static void check(SplittableRandom rng, int[] offsets, int experts, int rows, int f, boolean expertMajor, int blocks,
