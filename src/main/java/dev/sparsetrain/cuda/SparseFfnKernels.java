@@ -196,7 +196,8 @@ public final class SparseFfnKernels {
      * Queues the activation backward after GEMM 3: on A's pattern ({@code nibbles}), dZ = dA ⊙ 2·relu(z)
      * (relu(z) from {@code keptRelu}), rounded once to bf16. Writes packedDz (per-expert packed
      * buffers laid out as packedA, with A's metadata) and denseDz bf16 [P, f] (zeros off the
-     * pattern). dA is bf16 laid out like z in {@link #relu2TopTwo}. Nothing is launched for P = 0.
+     * pattern). dA is bf16 laid out like z in {@link #relu2TopTwo}; keptRelu and nibbles are what
+     * relu2TopTwo wrote (every nibble an ordered pair of distinct indices). Nothing is launched for P = 0.
      */
     public static void activationGradient(KernelLauncher l, long dA, boolean dAExpertMajor, long rowOffsets, int experts, int rowsTotal,
                                           int f, long keptRelu, long nibbles, long packedDz, long denseDz) {
