@@ -7,23 +7,47 @@
 // at element offset rowOffsets[e]*f. Expert e's packed buffer (m = P_e, k = f, cuSPARSELt sm_90 2:4
 // layout) starts rowOffsets[e]*f*9/8 bytes into the packed allocation.
 //
-// Tiles and the thread map are those of sparse_weights.cu: a block of 128 threads handles 64 routed
-// rows x 32 neurons, one metadata block, inside one expert; expert-major sources are staged through
-// shared memory so that they are read along their rows. The selection and index logic is
-// __host__ __device__ so that the tests run every thread's work on the host against the Java oracles
-// (ActivationTopK, CusparseLtLayout).
+// These kernels are memory-bound (about 7 bytes moved per element), so the tiles are laid out for
+// bandwidth (see the shared part): a block handles 64 routed rows x 256 neurons inside one expert, a
+// lane 8 consecutive neurons (two groups) of 8 rows, so that every row-major input and output, down to
+// the nibbles, is read and written in whole contiguous stretches by each warp instruction.
+// Expert-major sources are staged through shared memory so that they are read along their rows. The
+// selection and index logic is __host__ __device__ so that the tests run every thread's work on the
+// host against the Java oracles (ActivationTopK, CusparseLtLayout).
 
 // ---- shared by sparse_weights.cu and sparse_activations.cu: identical copies, kept so by a test ----
 
-constexpr int SPARSE_TILE_THREADS = 128;
+// A block of SPARSE_TILE_THREADS threads handles a tile of one 64-row band of the packed layout times
+// a kernel-specific width of whole 32-column metadata blocks (consecutive metadata blocks of a band are
+// consecutive 256-byte chunks). Warp w owns tile rows w, w + 8, ..., w + 56, and on each row its lanes
+// take 16 consecutive source bytes each: every warp-wide load and store covers one contiguous stretch
+// of a row, and each thread has SPARSE_ROWS_PER_THREAD loads in flight before it computes anything.
+// The metadata pairs rows r and r + 8 in a byte and interleaves the groups, so it goes through a
+// shared nibble table instead: each thread drops its groups' nibbles there, and after a barrier each
+// thread writes 8 whole consecutive metadata bytes (no byte is shared between threads).
+constexpr int SPARSE_TILE_THREADS = 256;
+// Blocks per SM that the launch bounds ask for: 3 caps the registers at 80, which the row-major
+// kernels meet without spilling (24 warps, 96 KB of loads in flight per SM); the kernels that stage
+// a transposed source need more registers and get 2.
+constexpr int SPARSE_TILE_MIN_BLOCKS = 3;
+constexpr int SPARSE_STAGED_MIN_BLOCKS = 2;
+constexpr int SPARSE_TILE_WARPS = SPARSE_TILE_THREADS / 32;
 constexpr int SPARSE_TILE_ROWS = 64;
-constexpr int SPARSE_TILE_COLS = 32;
-// Row stride of a staged (transposed) tile: 4*66 = 8 (mod 32) banks puts the 32 lanes' reads of one
-// group element on 32 different banks, and 66 being even keeps float2 staging stores aligned.
-constexpr int SPARSE_STAGE_STRIDE = 66;
+constexpr int SPARSE_ROWS_PER_THREAD = SPARSE_TILE_ROWS / SPARSE_TILE_WARPS;
+constexpr int SPARSE_METADATA_COLS = 32;
+// A 64 x C tile has 8C metadata bytes, so one 8-byte chunk per thread covers C = SPARSE_TILE_THREADS
+// columns: the widest tile.
+constexpr int SPARSE_MAX_TILE_COLS = SPARSE_TILE_THREADS;
+// Nibble table: one byte per (tile row, group). The metadata writers of a warp read 8 bytes each from
+// rows 16q + b (q < 4, b < 8) at one column; 80-byte rows plus 8 more bytes per 16 rows put the
+// 16 reads of each half-warp on distinct bank pairs (8-byte word 10b + q mod 16).
+constexpr int SPARSE_NIBBLE_ROW_BYTES = 80;
+constexpr int SPARSE_NIBBLE_TABLE_BYTES = SPARSE_TILE_ROWS * SPARSE_NIBBLE_ROW_BYTES + SPARSE_TILE_ROWS / 16 * 8;
 
-static_assert(SPARSE_TILE_THREADS == 128 && SPARSE_TILE_ROWS == 64 && SPARSE_TILE_COLS == 32,
-              "the thread-to-nibble map below covers a 64x32 tile with 128 threads");
+static_assert(SPARSE_TILE_ROWS == 64 && SPARSE_ROWS_PER_THREAD * SPARSE_TILE_WARPS == SPARSE_TILE_ROWS,
+              "a tile is one 64-row band of the packed layout, split evenly over the warps");
+static_assert(SPARSE_MAX_TILE_COLS == 256 && SPARSE_NIBBLE_ROW_BYTES >= SPARSE_MAX_TILE_COLS / 4,
+              "the nibble table holds every group of the widest tile");
 
 // Copy of convert.cu's rounding (a test keeps them identical): the bf16 bits nearest to f. A NaN keeps
 // its sign and top mantissa bits and gets the quiet bit set, since dropping the low 16 bits could leave
@@ -35,6 +59,20 @@ __host__ __device__ inline unsigned short bf16_bits_round_nearest_even(float f) 
     if ((bits & 0x7FFFFFFFu) > 0x7F800000u) return (unsigned short) ((bits >> 16) | 0x0040u);
     unsigned int lsb = (bits >> 16) & 1u;
     return (unsigned short) ((bits + 0x7FFFu + lsb) >> 16);
+}
+
+// The bf16 bits of two floats, a's in the low half, rounded as bf16_bits_round_nearest_even. The GPU
+// does both in one cvt.rn.bf16x2.f32: the same for every non-NaN (round to nearest even, subnormals
+// kept), and every float rounded here is a product, whose NaNs the GPU makes the canonical 0x7FFFFFFF,
+// which both turn into 0x7FFF.
+__host__ __device__ inline unsigned int sparse_bf16x2_round_products(float a, float b) {
+#ifdef __CUDA_ARCH__
+    unsigned int out;
+    asm("cvt.rn.bf16x2.f32 %0, %2, %1;" : "=r"(out) : "f"(a), "f"(b));  // the first source goes to the high half
+    return out;
+#else
+    return bf16_bits_round_nearest_even(a) | (unsigned int) bf16_bits_round_nearest_even(b) << 16;
+#endif
 }
 
 __host__ __device__ inline unsigned int sparse_float_bits(float f) {
@@ -51,25 +89,41 @@ __host__ __device__ inline float sparse_bits_float(unsigned int u) {
 
 __host__ __device__ inline float sparse_bf16_to_float(unsigned int bits) { return sparse_bits_float(bits << 16); }
 
-// The keep mask of GroupTopTwo.keepMask: keys are the raw bits of non-negative floats (integer order =
-// numeric order, NaN above infinity); an element is kept when fewer than two others beat it, and
-// element j beats element i < j on equal keys (ties to the higher index). Exactly two bits are set.
-__host__ __device__ inline int sparse_keep_mask(unsigned int k0, unsigned int k1, unsigned int k2, unsigned int k3) {
-    int r0 = 0, r1 = 0, r2 = 0, r3 = 0;
-    if (k1 >= k0) r0++; else r1++;
-    if (k2 >= k0) r0++; else r2++;
-    if (k3 >= k0) r0++; else r3++;
-    if (k2 >= k1) r1++; else r2++;
-    if (k3 >= k1) r1++; else r3++;
-    if (k3 >= k2) r2++; else r3++;
-    return (r0 < 2 ? 1 : 0) | (r1 < 2 ? 2 : 0) | (r2 < 2 ? 4 : 0) | (r3 < 2 ? 8 : 0);
+// __byte_perm(x, y, s) (the GPU's PRMT) for selectors whose nibbles are all below 8: byte i of the
+// result is byte (s >> 4i) & 7 of the 8 bytes y:x (x first); bits 16-31 of s are ignored.
+__host__ __device__ inline unsigned int sparse_byte_perm(unsigned int x, unsigned int y, unsigned int s) {
+#ifdef __CUDA_ARCH__
+    unsigned int out;
+    asm("prmt.b32 %0, %1, %2, %3;" : "=r"(out) : "r"(x), "r"(y), "r"(s));  // __byte_perm would mask s first
+    return out;
+#else
+    unsigned long long bytes = (unsigned long long) y << 32 | x;
+    unsigned int out = 0;
+    for (int i = 0; i < 4; i++) out |= (unsigned int) (bytes >> (8 * ((s >> (4 * i)) & 7)) & 0xFFu) << (8 * i);
+    return out;
+#endif
 }
 
-// The metadata nibble i0 | i1 << 2 (i0 < i1) of a keep mask with exactly two bits.
-__host__ __device__ inline unsigned int sparse_nibble_of_mask(int mask) {
-    unsigned int i0 = (mask & 1) ? 0u : (mask & 2) ? 1u : 2u;
-    unsigned int i1 = (mask & 8) ? 3u : (mask & 4) ? 2u : 1u;
-    return i0 | (i1 << 2);
+// Stores two words (low first) with one 8-byte access at p, which must be 8-byte aligned; a uint2 whose
+// halves are computed apart can otherwise come out as two 4-byte stores, i.e. half sectors per warp.
+__host__ __device__ inline void sparse_store_pair(void* p, unsigned int low, unsigned int high) {
+    *reinterpret_cast<unsigned long long*>(p) = (unsigned long long) high << 32 | low;
+}
+
+// The byte-perm selector that gathers 16-bit elements i0 (low half) and i1 (high half) of a group of
+// four held in two words: element i is bytes 2i and 2i + 1.
+__host__ __device__ inline unsigned int sparse_pair_selector(unsigned int i0, unsigned int i1) { return 0x1010u + 0x22u * i0 + 0x2200u * i1; }
+
+// The dense group of four bf16 (two words) with a pair's values (i0's in the low half) at elements
+// i0 < i1 and zeros elsewhere. Two selector lookups (themselves byte-perms of constant tables, indexed
+// by which of elements 0-1 and 2-3 are kept) then one byte-perm per word, without branches.
+__host__ __device__ inline uint2 sparse_place_pair(unsigned int pair, unsigned int i0, unsigned int i1) {
+    unsigned int kept = (1u << i0) | (1u << i1), low = kept & 3u, high = kept >> 2;
+    // Per kept pattern c of two elements, the selector bytes: 0x10 = the pair's low value, 0x32 = its
+    // high value, 0x54 = zero (bytes 4-5 of the zero word). Low bytes in the first table, high in the second.
+    unsigned int lowSelector = sparse_byte_perm(0x10541054u, 0x32105454u, 0x40u + 0x11u * low);
+    unsigned int highSelector = sparse_byte_perm(0x10543254u, 0x32325454u, 0x40u + 0x11u * high);
+    return make_uint2(sparse_byte_perm(pair, 0u, lowSelector), sparse_byte_perm(pair, 0u, highSelector));
 }
 
 // CusparseLtLayout.metadataByteOffset: the byte, inside the metadata part of an m x k packed buffer,
@@ -79,11 +133,12 @@ __host__ __device__ inline long long sparse_metadata_byte_offset(long long row, 
             + (group % 4) * 2 + (group % 8) / 4;
 }
 
-// Where a 64x32 tile of a packed matrix lives: row0/col0 in the full matrix, localRow0 inside the
-// packed buffer (of m rows and k columns) that starts packedOffset bytes into the packed allocation.
+// Where a tile of a packed matrix lives: row0/col0 in the full matrix, its width, and localRow0 inside
+// the packed buffer (of m rows and k columns) that starts packedOffset bytes into the packed allocation.
 struct SparsePackedTile {
     long long row0;
     int col0;
+    int cols;  // a multiple of 32, at most the kernel's tile width (less in the last tile of a row)
     long long packedOffset;
     long long localRow0;
     long long m;
@@ -95,79 +150,65 @@ __host__ __device__ inline unsigned short* sparse_tile_values(unsigned char* pac
     return reinterpret_cast<unsigned short*>(packed + t.packedOffset) + t.localRow0 * (t.k / 2) + t.col0 / 2;
 }
 
-// The tile's 256 metadata bytes (a 64x32 block is contiguous in the layout).
+// The tile's metadata: cols/32 consecutive 256-byte metadata blocks.
 __host__ __device__ inline unsigned char* sparse_tile_metadata(unsigned char* packed, const SparsePackedTile& t) {
     return packed + t.packedOffset + t.m * t.k + sparse_metadata_byte_offset(t.localRow0, t.col0 / 4, t.k);
 }
 
-__host__ __device__ inline void sparse_load_pair(const float* p, float& x, float& y) {
-    float2 v = *reinterpret_cast<const float2*>(p);
-    x = v.x;
-    y = v.y;
+// The nibble table byte of (tile row, tile group).
+__host__ __device__ inline int sparse_nibble_slot(int row, int group) {
+    return row * SPARSE_NIBBLE_ROW_BYTES + row / 16 * 8 + group;
 }
 
-__host__ __device__ inline void sparse_load_pair(const unsigned short* p, float& x, float& y) {
-    unsigned int v = *reinterpret_cast<const unsigned int*>(p);
-    x = sparse_bf16_to_float(v & 0xFFFFu);
-    y = sparse_bf16_to_float(v >> 16);
+// Metadata byte j of a row pair holds group (j % 2) * 4 + j / 2 of its block. Given the table's bytes
+// of groups 0-3 (x) and 4-7 (y), the metadata bytes 0-3 (half 0) or 4-7 (half 1).
+__host__ __device__ inline unsigned int sparse_interleave_groups(unsigned int x, unsigned int y, int half) {
+    int s = 16 * half;
+    return ((x >> s) & 0xFFu) | ((y >> s) & 0xFFu) << 8 | ((x >> (s + 8)) & 0xFFu) << 16 | ((y >> (s + 8)) & 0xFFu) << 24;
 }
 
-__host__ __device__ inline void sparse_load_quad(const float* p, float v[4]) {
-    float4 x = *reinterpret_cast<const float4*>(p);
-    v[0] = x.x;
-    v[1] = x.y;
-    v[2] = x.z;
-    v[3] = x.w;
+// Thread t's 8 metadata bytes of a tile, after the tile's nibbles are in the table: chunk t is
+// metadata block t / 32, rows 16q + b (low nibbles) and 16q + b + 8 (high nibbles) with q = t / 8 % 4
+// and b = t % 8, all 8 groups of the block; the layout puts it 8t bytes into the tile's metadata.
+__host__ __device__ inline void sparse_write_metadata_chunk(unsigned char* packed, const SparsePackedTile& p, const unsigned char* table,
+                                                            int t) {
+    int block = t / 32, row = 16 * (t / 8 % 4) + t % 8;
+    if (block >= p.cols / SPARSE_METADATA_COLS) return;
+    uint2 low = *reinterpret_cast<const uint2*>(table + sparse_nibble_slot(row, 8 * block));
+    uint2 high = *reinterpret_cast<const uint2*>(table + sparse_nibble_slot(row + 8, 8 * block));
+    sparse_store_pair(sparse_tile_metadata(packed, p) + 8 * t,
+                      sparse_interleave_groups(low.x, low.y, 0) | sparse_interleave_groups(high.x, high.y, 0) << 4,
+                      sparse_interleave_groups(low.x, low.y, 1) | sparse_interleave_groups(high.x, high.y, 1) << 4);
 }
 
-__host__ __device__ inline void sparse_load_quad(const unsigned short* p, float v[4]) {
-    uint2 x = *reinterpret_cast<const uint2*>(p);
-    v[0] = sparse_bf16_to_float(x.x & 0xFFFFu);
-    v[1] = sparse_bf16_to_float(x.x >> 16);
-    v[2] = sparse_bf16_to_float(x.y & 0xFFFFu);
-    v[3] = sparse_bf16_to_float(x.y >> 16);
-}
-
-// Thread t's share of staging a tile whose source runs along the tile's rows: source points at the
-// tile's (row 0, column 0) of a [K][stride] row-major array (K = the tile's columns). Each warp copies
-// whole 64-element source rows (coalesced) into staged[col * SPARSE_STAGE_STRIDE + row].
-template <typename T>
-__host__ __device__ inline void sparse_stage_tile(float* staged, const T* source, long long stride, int t) {
-    int lane = t & 31, warp = t >> 5;
-    for (int pass = 0; pass < SPARSE_TILE_COLS / 4; pass++) {
-        int col = pass * 4 + warp;
-        float2 v;
-        sparse_load_pair(source + col * stride + 2 * lane, v.x, v.y);
-        *reinterpret_cast<float2*>(staged + col * SPARSE_STAGE_STRIDE + 2 * lane) = v;
+// Each of the N sums of v over the block's threads, into thread 0's v, in a fixed order (so partials
+// come out the same every run); scratch holds N values per warp.
+template <typename T, int N>
+__device__ inline void sparse_block_sums(T (&v)[N], T* scratch) {
+    for (int n = 0; n < N; n++) {
+        for (int o = 16; o > 0; o >>= 1) v[n] += __shfl_xor_sync(0xFFFFFFFFu, v[n], o);
     }
-}
-
-// The four values of group g (columns 4g..4g+3 of the tile) in tile row r: from the staged tile, or
-// straight from a row-major source (source = the tile's (0,0), stride = the row stride).
-template <typename T>
-__host__ __device__ inline void sparse_tile_group(const T* source, long long stride, const float* staged, int r, int g, float v[4]) {
-    if (staged != nullptr) {
-        for (int i = 0; i < 4; i++) v[i] = staged[(4 * g + i) * SPARSE_STAGE_STRIDE + r];
-    } else {
-        sparse_load_quad(source + r * stride + 4 * g, v);
+    if ((threadIdx.x & 31) == 0) {
+        for (int n = 0; n < N; n++) scratch[(threadIdx.x >> 5) * N + n] = v[n];
     }
-}
-
-// The sum of x over the block's threads, in every thread; scratch holds one value per warp.
-template <typename T>
-__device__ inline T sparse_block_sum(T x, T* scratch) {
-    for (int o = 16; o > 0; o >>= 1) x += __shfl_xor_sync(0xFFFFFFFFu, x, o);
-    if ((threadIdx.x & 31) == 0) scratch[threadIdx.x >> 5] = x;
     __syncthreads();
-    T total = 0;
-    for (int i = 0; i < SPARSE_TILE_THREADS / 32; i++) total += scratch[i];
-    __syncthreads();
-    return total;
+    if (threadIdx.x == 0) {
+        for (int n = 0; n < N; n++) {
+            T total = 0;
+            for (int w = 0; w < SPARSE_TILE_WARPS; w++) total += scratch[w * N + n];
+            v[n] = total;
+        }
+    }
 }
 
 // ---- end of the shared part ----------------------------------------------------------------------
 
 // ---- routed rows and tiles ---------------------------------------------------------------------------
+
+// Columns of an activation tile: a warp's 32 lanes times 8 bf16 (16 bytes) each.
+constexpr int SPARSE_ACTIVATION_TILE_COLS = 256;
+static_assert(SPARSE_ACTIVATION_TILE_COLS == 32 * 8 && SPARSE_ACTIVATION_TILE_COLS <= SPARSE_MAX_TILE_COLS,
+              "a lane owns 8 neurons of a row and the metadata chunks cover the tile");
 
 // The expert owning routed row `row`: the largest e with rowOffsets[e] <= row (empty experts share
 // their offset with the next one, which is the one that owns the row).
@@ -188,13 +229,19 @@ struct SparseActivationTile {
     long long sourceStride;
 };
 
+// Tiles of the routed [P, f] activations: 64-row bands times 256-column strips (the last one narrower).
+__host__ __device__ inline long long sparse_activation_tiles(int rowsTotal, int f) {
+    return (long long) (rowsTotal / SPARSE_TILE_ROWS) * ((f + SPARSE_ACTIVATION_TILE_COLS - 1) / SPARSE_ACTIVATION_TILE_COLS);
+}
+
 // Tile `tile` of the routed [P, f] activations (tiles run along f first).
 __host__ __device__ inline SparseActivationTile sparse_activation_tile_at(long long tile, const int* rowOffsets, int experts, int f,
                                                                          bool expertMajor) {
-    long long colTiles = f / SPARSE_TILE_COLS;
+    long long colTiles = (f + SPARSE_ACTIVATION_TILE_COLS - 1) / SPARSE_ACTIVATION_TILE_COLS;
     SparseActivationTile p;
     p.packed.row0 = tile / colTiles * SPARSE_TILE_ROWS;
-    p.packed.col0 = (int) (tile % colTiles) * SPARSE_TILE_COLS;
+    p.packed.col0 = (int) (tile % colTiles) * SPARSE_ACTIVATION_TILE_COLS;
+    p.packed.cols = f - p.packed.col0 < SPARSE_ACTIVATION_TILE_COLS ? f - p.packed.col0 : SPARSE_ACTIVATION_TILE_COLS;
     int e = sparse_expert_of_row(rowOffsets, experts, p.packed.row0);
     long long first = rowOffsets[e], rows = rowOffsets[e + 1] - first;
     p.packed.packedOffset = first * f / 8 * 9;  // first is a multiple of 64, so first*f*9/8 is exact
@@ -206,10 +253,48 @@ __host__ __device__ inline SparseActivationTile sparse_activation_tile_at(long l
     return p;
 }
 
-// ---- relu^2 -> top-2-of-4 -> pack ---------------------------------------------------------------------
+// ---- staging of expert-major sources ---------------------------------------------------------------
 
-// Math.max(z, 0f) as Java computes it: a NaN stays itself, -0 and negatives become +0.
-__host__ __device__ inline float sparse_relu(float z) { return (z > 0.0f || z != z) ? z : 0.0f; }
+// Element (row, col) of a staged tile, [64][256] bf16 in 16-byte chunks whose column index is XORed
+// with row / 8 % 8: the row-wise 16-byte reads of a warp hit 32 distinct chunks, and the staging
+// stores below (8 lanes per source row, 8 tile rows each) fall on distinct banks.
+__host__ __device__ inline int sparse_staged_activation_index(int row, int col) {
+    return row * SPARSE_ACTIVATION_TILE_COLS + 8 * ((col / 8) ^ (row / 8 % 8)) + col % 8;
+}
+
+// Thread t's share of staging a tile whose source runs along the tile's rows: source points at the
+// tile's (row 0, column 0) of a [f][stride] row-major array. Each warp instruction reads 4 source rows
+// (neurons) of 64 bf16, a lane 8 of them (16 bytes), all loads before any store.
+__host__ __device__ inline void sparse_stage_activation_tile(unsigned short* staged, const unsigned short* source, long long stride, int cols,
+                                                             int t) {
+    constexpr int passes = SPARSE_ACTIVATION_TILE_COLS / (4 * SPARSE_TILE_WARPS);
+    int lane = t % 32, warp = t / 32, row0 = 8 * (lane % 8);
+    uint4 v[passes];
+    #pragma unroll
+    for (int i = 0; i < passes; i++) {
+        int col = 4 * (SPARSE_TILE_WARPS * i + warp) + lane / 8;
+        if (col < cols) v[i] = *reinterpret_cast<const uint4*>(source + col * stride + row0);
+    }
+    #pragma unroll
+    for (int i = 0; i < passes; i++) {
+        int col = 4 * (SPARSE_TILE_WARPS * i + warp) + lane / 8;
+        if (col >= cols) continue;
+        // Rows row0 .. row0 + 7 share their swizzle (row0 is a multiple of 8).
+        unsigned short* to = staged + sparse_staged_activation_index(row0, col);
+        unsigned int words[4] = {v[i].x, v[i].y, v[i].z, v[i].w};
+        for (int j = 0; j < 8; j++) to[j * SPARSE_ACTIVATION_TILE_COLS] = (unsigned short) (words[j / 2] >> (16 * (j % 2)));
+    }
+}
+
+// The 8 bf16 of tile row `row`, columns col..col+7: from the staged tile, or straight from a row-major source.
+template <bool Staged>
+__host__ __device__ inline uint4 sparse_activation_octet(const unsigned short* source, const SparseActivationTile& p, const unsigned short* staged,
+                                                         int row, int col) {
+    if (Staged) return *reinterpret_cast<const uint4*>(staged + sparse_staged_activation_index(row, col));
+    return *reinterpret_cast<const uint4*>(source + p.sourceOffset + row * p.sourceStride + col);
+}
+
+// ---- relu^2 -> top-2-of-4 -> pack ---------------------------------------------------------------------
 
 // What a block adds to the ActivationStats: positive z, kept with relu != 0, sum relu^2, sum kept relu^2.
 struct SparseActivationSums {
@@ -219,64 +304,99 @@ struct SparseActivationSums {
     float keptMass;
 };
 
-// Thread t's four groups of a tile: a = relu(z)^2, keep the two largest (ActivationTopK's rule, ranked
-// on relu(z) so that distinct z never tie through a rounded square), then write the packed values
-// and metadata, dense A, relu(z) of the kept pair and the pair's nibble; adds the stats into sums.
+// Counts kept per 16-bit half of a word (a thread's tile adds at most 32 to a half), added up at the
+// end of the thread's tile.
+struct SparseHalfCounts {
+    unsigned int positive;
+    unsigned int kept;
+};
+
+// One group's outputs: the packed pair (bf16 x2, the lower column's in the low half), relu(z) of the
+// pair, the dense quad (bf16 x4) and the nibble.
+struct SparseRelu2Group {
+    unsigned int values;
+    unsigned int relus;
+    uint2 dense;
+    unsigned int nibble;
+};
+
+// One group of 4 bf16 z (two words, low half first): a = relu(z)^2 (relu = Math.max(z, 0f)), keep the
+// two largest by ActivationTopK's rule (ranked on relu(z), so distinct z never tie through a rounded
+// square; ties to the higher index); adds the group's stats. Works on both bf16 of a word at once, with
+// bit tricks that never carry between the halves, and without branches.
+__host__ __device__ inline SparseRelu2Group sparse_relu2_group(unsigned int low, unsigned int high, SparseHalfCounts& counts,
+                                                              SparseActivationSums& sums) {
+    unsigned int words[2] = {low, high}, keys[2], relus[2];
+    for (int h = 0; h < 2; h++) {
+        unsigned int w = words[h], magnitude = w & 0x7FFF7FFFu;
+        // Bit 15 of each half: the half is a NaN (magnitude above 0x7F80), resp. is not +-0.
+        unsigned int nan = (magnitude + 0x007F007Fu) & 0x80008000u, nonzero = (magnitude + 0x7FFF7FFFu) & 0x80008000u;
+        // relu: negative halves other than NaNs become +0; a NaN stays, quieted as bf16 rounding does.
+        unsigned int cleared = ((w & ~nan & 0x80008000u) >> 15) * 0xFFFFu;
+        keys[h] = magnitude & ~cleared;  // relu's magnitude: integer order = numeric order, NaN above infinity
+        relus[h] = (w & ~cleared) | nan >> 9;
+        counts.positive += (nonzero & ~nan & ~w) >> 15;  // z > 0
+        float r0 = sparse_bits_float(relus[h] << 16), r1 = sparse_bits_float(relus[h] & 0xFFFF0000u);
+        sums.mass += r0 * r0;
+        sums.mass += r1 * r1;
+    }
+    // Ties go to the higher index: key * 65536 + index makes the four ranks distinct (keys have 15
+    // bits), then a tournament finds the two largest.
+    unsigned int k0 = keys[0] << 16, k1 = (keys[0] & 0xFFFF0000u) | 1u, k2 = keys[1] << 16 | 2u, k3 = (keys[1] & 0xFFFF0000u) | 3u;
+    unsigned int a = k0 > k1 ? k0 : k1, b = k0 > k1 ? k1 : k0, c = k2 > k3 ? k2 : k3, d = k2 > k3 ? k3 : k2;
+    unsigned int first = a > c ? a : c, lost = a > c ? c : a, next = b > d ? b : d, second = lost > next ? lost : next;
+    unsigned int j0 = first & 3u, j1 = second & 3u, i0 = j0 < j1 ? j0 : j1, i1 = j0 < j1 ? j1 : j0;
+    unsigned int selector = sparse_pair_selector(i0, i1), keptKeys = sparse_byte_perm(keys[0], keys[1], selector);
+    SparseRelu2Group out;
+    out.relus = sparse_byte_perm(relus[0], relus[1], selector);
+    counts.kept += ((keptKeys + 0x7FFF7FFFu) & 0x80008000u) >> 15;  // kept with relu != 0
+    float s0 = sparse_bits_float(out.relus << 16), s1 = sparse_bits_float(out.relus & 0xFFFF0000u);
+    s0 *= s0;
+    s1 *= s1;
+    sums.keptMass += s0;
+    sums.keptMass += s1;
+    out.values = sparse_bf16x2_round_products(s0, s1);
+    out.dense = sparse_place_pair(out.values, i0, i1);
+    out.nibble = i0 | i1 << 2;
+    return out;
+}
+
+// Thread t's rows of a tile (warp + 8i) at its lane's 8 columns (groups 2 lane, 2 lane + 1): writes the
+// packed values, dense A, relu(z) of the kept pairs, the pairs' nibbles and the nibble table entries,
+// and adds the stats into sums. Staged: z comes from the staged tile. Lanes past the tile's width have
+// nothing to do.
+template <bool Staged>
 __host__ __device__ inline void sparse_relu2_top_two_thread(const SparseActivationTile& p, int t, unsigned char* packedA,
                                                             unsigned short* denseA, unsigned short* keptRelu, unsigned char* nibbles,
-                                                            const unsigned short* z, const float* staged, SparseActivationSums& sums) {
-    int a = t & 3, b = (t >> 2) & 7, q = t >> 5;
-    unsigned short* values = sparse_tile_values(packedA, p.packed);
-    long long f = p.packed.k;
+                                                            unsigned char* nibbleTable, const unsigned short* z, const unsigned short* staged,
+                                                            SparseActivationSums& sums) {
+    int lane = t % 32, warp = t / 32, col = 8 * lane;
+    if (col >= p.packed.cols) return;
     // Loads first: the outputs may alias z as far as the compiler knows.
-    float in[2][2][4];
+    uint4 in[SPARSE_ROWS_PER_THREAD];
     #pragma unroll
-    for (int h = 0; h < 2; h++) {
-        for (int s = 0; s < 2; s++) sparse_tile_group(z + p.sourceOffset, p.sourceStride, staged, 16 * q + b + 8 * h, a + 4 * s, in[h][s]);
-    }
-    unsigned int meta = 0;
+    for (int i = 0; i < SPARSE_ROWS_PER_THREAD; i++) in[i] = sparse_activation_octet<Staged>(z, p, staged, warp + SPARSE_TILE_WARPS * i, col);
+    // The thread's first row in each output; later rows are SPARSE_TILE_WARPS rows further.
+    long long f = p.packed.k, row = p.packed.row0 + warp;
+    int c = p.packed.col0 + col;
+    unsigned short* values = sparse_tile_values(packedA, p.packed) + warp * (f / 2) + col / 2;
+    unsigned short* dense = denseA + row * f + c;
+    unsigned short* relus = keptRelu + row * (f / 2) + c / 2;
+    unsigned char* pairs = nibbles + row * (f / 4) + c / 4;
+    SparseHalfCounts counts = {0u, 0u};
     #pragma unroll
-    for (int h = 0; h < 2; h++) {
-        int r = 16 * q + b + 8 * h;
-        long long row = p.packed.row0 + r;
-        #pragma unroll
-        for (int s = 0; s < 2; s++) {
-            int g = a + 4 * s;
-            float relu[4];
-            unsigned int key[4];
-            for (int i = 0; i < 4; i++) {
-                relu[i] = sparse_relu(in[h][s][i]);
-                key[i] = sparse_float_bits(relu[i]) & 0x7FFFFFFFu;
-            }
-            int mask = sparse_keep_mask(key[0], key[1], key[2], key[3]);
-            unsigned short act[4];
-            unsigned int keptValues = 0, keptRelus = 0, slot = 0;
-            for (int i = 0; i < 4; i++) {
-                float square = relu[i] * relu[i];
-                sums.positive += in[h][s][i] > 0.0f ? 1u : 0u;
-                sums.mass += square;
-                act[i] = 0;
-                if (mask & (1 << i)) {
-                    act[i] = bf16_bits_round_nearest_even(square);
-                    sums.kept += relu[i] != 0.0f ? 1u : 0u;
-                    sums.keptMass += square;
-                    keptValues |= (unsigned int) act[i] << (16 * slot);
-                    keptRelus |= (unsigned int) bf16_bits_round_nearest_even(relu[i]) << (16 * slot);
-                    slot++;
-                }
-            }
-            unsigned int nibble = sparse_nibble_of_mask(mask);
-            *reinterpret_cast<unsigned int*>(values + r * (f / 2) + 2 * g) = keptValues;
-            uint2 quad;
-            quad.x = act[0] | ((unsigned int) act[1] << 16);
-            quad.y = act[2] | ((unsigned int) act[3] << 16);
-            *reinterpret_cast<uint2*>(denseA + row * f + p.packed.col0 + 4 * g) = quad;
-            *reinterpret_cast<unsigned int*>(keptRelu + row * (f / 2) + p.packed.col0 / 2 + 2 * g) = keptRelus;
-            nibbles[row * (f / 4) + p.packed.col0 / 4 + g] = (unsigned char) nibble;
-            meta |= nibble << (4 * h + 8 * s);
-        }
+    for (int i = 0; i < SPARSE_ROWS_PER_THREAD; i++) {
+        long long step = (long long) SPARSE_TILE_WARPS * i;
+        SparseRelu2Group g0 = sparse_relu2_group(in[i].x, in[i].y, counts, sums), g1 = sparse_relu2_group(in[i].z, in[i].w, counts, sums);
+        *reinterpret_cast<uint4*>(dense + step * f) = make_uint4(g0.dense.x, g0.dense.y, g1.dense.x, g1.dense.y);
+        sparse_store_pair(values + step * (f / 2), g0.values, g1.values);
+        sparse_store_pair(relus + step * (f / 2), g0.relus, g1.relus);
+        unsigned short pair = (unsigned short) (g0.nibble | g1.nibble << 8);
+        *reinterpret_cast<unsigned short*>(pairs + step * (f / 4)) = pair;
+        *reinterpret_cast<unsigned short*>(nibbleTable + sparse_nibble_slot(warp + SPARSE_TILE_WARPS * i, col / 4)) = pair;
     }
-    *reinterpret_cast<unsigned short*>(sparse_tile_metadata(packedA, p.packed) + q * 64 + b * 8 + a * 2) = (unsigned short) meta;
+    sums.positive += (counts.positive & 0xFFFFu) + (counts.positive >> 16);
+    sums.kept += (counts.kept & 0xFFFFu) + (counts.kept >> 16);
 }
 
 // Grid-stride over the tiles; block b writes partials[4b .. 4b+3] = its positive and kept counts
@@ -285,39 +405,44 @@ template <bool ExpertMajor>
 __device__ inline void sparse_relu2_top_two(unsigned char* packedA, unsigned short* denseA, unsigned short* keptRelu,
                                             unsigned char* nibbles, float* partials, const unsigned short* z,
                                             const int* rowOffsets, int experts, int rowsTotal, int f) {
-    __shared__ __align__(16) float staged[ExpertMajor ? SPARSE_TILE_COLS * SPARSE_STAGE_STRIDE : 1];
-    __shared__ float floatScratch[SPARSE_TILE_THREADS / 32];
-    __shared__ unsigned int countScratch[SPARSE_TILE_THREADS / 32];
-    long long tiles = (long long) (rowsTotal / SPARSE_TILE_ROWS) * (f / SPARSE_TILE_COLS);
+    __shared__ __align__(16) unsigned short staged[ExpertMajor ? SPARSE_TILE_ROWS * SPARSE_ACTIVATION_TILE_COLS : 8];
+    __shared__ __align__(16) unsigned char nibbleTable[SPARSE_NIBBLE_TABLE_BYTES];
+    __shared__ unsigned int countScratch[2 * SPARSE_TILE_WARPS];
+    __shared__ float massScratch[2 * SPARSE_TILE_WARPS];
+    long long tiles = sparse_activation_tiles(rowsTotal, f);
     SparseActivationSums sums = {0u, 0u, 0.0f, 0.0f};
     for (long long tile = blockIdx.x; tile < tiles; tile += gridDim.x) {
         SparseActivationTile p = sparse_activation_tile_at(tile, rowOffsets, experts, f, ExpertMajor);
         if (ExpertMajor) {
-            sparse_stage_tile(staged, z + p.sourceOffset, p.sourceStride, threadIdx.x);
+            sparse_stage_activation_tile(staged, z + p.sourceOffset, p.sourceStride, p.packed.cols, threadIdx.x);
             __syncthreads();
         }
-        sparse_relu2_top_two_thread(p, threadIdx.x, packedA, denseA, keptRelu, nibbles, z, ExpertMajor ? staged : nullptr, sums);
-        if (ExpertMajor) __syncthreads();
+        sparse_relu2_top_two_thread<ExpertMajor>(p, threadIdx.x, packedA, denseA, keptRelu, nibbles, nibbleTable, z, staged, sums);
+        __syncthreads();
+        sparse_write_metadata_chunk(packedA, p.packed, nibbleTable, threadIdx.x);
+        __syncthreads();  // the next tile overwrites the table and the staged tile
     }
-    unsigned int positive = sparse_block_sum(sums.positive, countScratch), kept = sparse_block_sum(sums.kept, countScratch);
-    float mass = sparse_block_sum(sums.mass, floatScratch), keptMass = sparse_block_sum(sums.keptMass, floatScratch);
+    unsigned int counts[2] = {sums.positive, sums.kept};
+    float masses[2] = {sums.mass, sums.keptMass};
+    sparse_block_sums(counts, countScratch);
+    sparse_block_sums(masses, massScratch);
     if (threadIdx.x == 0) {
-        partials[4 * blockIdx.x] = sparse_bits_float(positive);
-        partials[4 * blockIdx.x + 1] = sparse_bits_float(kept);
-        partials[4 * blockIdx.x + 2] = mass;
-        partials[4 * blockIdx.x + 3] = keptMass;
+        partials[4 * blockIdx.x] = sparse_bits_float(counts[0]);
+        partials[4 * blockIdx.x + 1] = sparse_bits_float(counts[1]);
+        partials[4 * blockIdx.x + 2] = masses[0];
+        partials[4 * blockIdx.x + 3] = masses[1];
     }
 }
 
 // z row-major [P, f].
-extern "C" __global__ void __launch_bounds__(SPARSE_TILE_THREADS)
+extern "C" __global__ void __launch_bounds__(SPARSE_TILE_THREADS, SPARSE_TILE_MIN_BLOCKS)
 sparse_relu2_top_two_rows(unsigned char* packedA, unsigned short* denseA, unsigned short* keptRelu, unsigned char* nibbles,
                           float* partials, const unsigned short* z, const int* rowOffsets, int experts, int rowsTotal, int f) {
     sparse_relu2_top_two<false>(packedA, denseA, keptRelu, nibbles, partials, z, rowOffsets, experts, rowsTotal, f);
 }
 
 // z expert-major: expert e's block row-major [f, P_e].
-extern "C" __global__ void __launch_bounds__(SPARSE_TILE_THREADS)
+extern "C" __global__ void __launch_bounds__(SPARSE_TILE_THREADS, SPARSE_STAGED_MIN_BLOCKS)
 sparse_relu2_top_two_expert_major(unsigned char* packedA, unsigned short* denseA, unsigned short* keptRelu, unsigned char* nibbles,
                                   float* partials, const unsigned short* z, const int* rowOffsets, int experts, int rowsTotal, int f) {
     sparse_relu2_top_two<true>(packedA, denseA, keptRelu, nibbles, partials, z, rowOffsets, experts, rowsTotal, f);
@@ -325,81 +450,87 @@ sparse_relu2_top_two_expert_major(unsigned char* packedA, unsigned short* denseA
 
 // ---- activation gradient --------------------------------------------------------------------------------
 
-// v[i] for an index known only at run time, by selects, so that v stays in registers.
-__host__ __device__ inline float sparse_pick(const float v[4], unsigned int i) { return i == 0 ? v[0] : i == 1 ? v[1] : i == 2 ? v[2] : v[3]; }
+// One group's dZ on A's pattern: dA (4 bf16 in two words, low half first), relu(z) of the kept pair
+// (2 bf16) and the pair's nibble (a valid one, as relu2 writes them). dZ = dA * 2 relu(z); the product
+// of two bf16 values and 2 is exact in float, so dZ is rounded once, to bf16. Returns the packed pair;
+// dense gets the quad (zeros off the pair).
+__host__ __device__ inline unsigned int sparse_gradient_group(unsigned int low, unsigned int high, unsigned int relus, unsigned int nibble,
+                                                              uint2& dense) {
+    unsigned int i0 = nibble & 3u, i1 = nibble >> 2, kept = sparse_byte_perm(low, high, sparse_pair_selector(i0, i1));
+    float dz0 = sparse_bits_float(kept << 16) * 2.0f * sparse_bits_float(relus << 16);
+    float dz1 = sparse_bits_float(kept & 0xFFFF0000u) * 2.0f * sparse_bits_float(relus & 0xFFFF0000u);
+    unsigned int values = sparse_bf16x2_round_products(dz0, dz1);
+    dense = sparse_place_pair(values, i0, i1);
+    return values;
+}
 
-// Thread t's four groups of a tile: on A's pattern (the stored nibbles), dZ = dA * 2 relu(z) with
-// relu(z) from keptRelu, written packed (same metadata as A) and dense (zeros off the pattern). The
-// product of two bf16 values and 2 is exact in float, so dZ is rounded once, to bf16.
+// Thread t's rows of a tile (warp + 8i) at its lane's 8 columns: on A's pattern (the stored nibbles),
+// dZ from dA and keptRelu, written packed and dense, and the nibbles into the table for dZ's metadata
+// (the same as A's). Staged: dA comes from the staged tile.
+template <bool Staged>
 __host__ __device__ inline void sparse_activation_gradient_thread(const SparseActivationTile& p, int t, unsigned char* packedDz,
-                                                                  unsigned short* denseDz, const unsigned short* dA, const float* staged,
+                                                                  unsigned short* denseDz, unsigned char* nibbleTable,
+                                                                  const unsigned short* dA, const unsigned short* staged,
                                                                   const unsigned short* keptRelu, const unsigned char* nibbles) {
-    int a = t & 3, b = (t >> 2) & 7, q = t >> 5;
-    unsigned short* values = sparse_tile_values(packedDz, p.packed);
-    long long f = p.packed.k;
-    float in[2][2][4];
-    unsigned int relus[2][2], pairs[2][2];
+    int lane = t % 32, warp = t / 32, col = 8 * lane;
+    if (col >= p.packed.cols) return;
+    long long f = p.packed.k, row = p.packed.row0 + warp;
+    int c = p.packed.col0 + col;
+    const unsigned short* relus = keptRelu + row * (f / 2) + c / 2;
+    const unsigned char* pairs = nibbles + row * (f / 4) + c / 4;
+    uint4 in[SPARSE_ROWS_PER_THREAD];
+    uint2 kept[SPARSE_ROWS_PER_THREAD];
+    unsigned int nibblePairs[SPARSE_ROWS_PER_THREAD];
     #pragma unroll
-    for (int h = 0; h < 2; h++) {
-        long long row = p.packed.row0 + 16 * q + b + 8 * h;
-        #pragma unroll
-        for (int s = 0; s < 2; s++) {
-            int g = a + 4 * s;
-            sparse_tile_group(dA + p.sourceOffset, p.sourceStride, staged, 16 * q + b + 8 * h, g, in[h][s]);
-            relus[h][s] = *reinterpret_cast<const unsigned int*>(keptRelu + row * (f / 2) + p.packed.col0 / 2 + 2 * g);
-            pairs[h][s] = nibbles[row * (f / 4) + p.packed.col0 / 4 + g] & 0xFu;
-        }
+    for (int i = 0; i < SPARSE_ROWS_PER_THREAD; i++) {
+        long long step = (long long) SPARSE_TILE_WARPS * i;
+        in[i] = sparse_activation_octet<Staged>(dA, p, staged, warp + SPARSE_TILE_WARPS * i, col);
+        kept[i] = *reinterpret_cast<const uint2*>(relus + step * (f / 2));
+        nibblePairs[i] = *reinterpret_cast<const unsigned short*>(pairs + step * (f / 4)) & 0x0F0Fu;
     }
-    unsigned int meta = 0;
+    unsigned short* values = sparse_tile_values(packedDz, p.packed) + warp * (f / 2) + col / 2;
+    unsigned short* dense = denseDz + row * f + c;
     #pragma unroll
-    for (int h = 0; h < 2; h++) {
-        int r = 16 * q + b + 8 * h;
-        long long row = p.packed.row0 + r;
-        #pragma unroll
-        for (int s = 0; s < 2; s++) {
-            int g = a + 4 * s;
-            unsigned int nibble = pairs[h][s], i0 = nibble & 3u, i1 = nibble >> 2;
-            unsigned short dz0 = bf16_bits_round_nearest_even(sparse_pick(in[h][s], i0) * 2.0f * sparse_bf16_to_float(relus[h][s] & 0xFFFFu));
-            unsigned short dz1 = bf16_bits_round_nearest_even(sparse_pick(in[h][s], i1) * 2.0f * sparse_bf16_to_float(relus[h][s] >> 16));
-            *reinterpret_cast<unsigned int*>(values + r * (f / 2) + 2 * g) = dz0 | ((unsigned int) dz1 << 16);
-            unsigned short dense[4];
-            for (unsigned int i = 0; i < 4; i++) dense[i] = i == i0 ? dz0 : i == i1 ? dz1 : (unsigned short) 0;
-            uint2 quad;
-            quad.x = dense[0] | ((unsigned int) dense[1] << 16);
-            quad.y = dense[2] | ((unsigned int) dense[3] << 16);
-            *reinterpret_cast<uint2*>(denseDz + row * f + p.packed.col0 + 4 * g) = quad;
-            meta |= nibble << (4 * h + 8 * s);
-        }
+    for (int i = 0; i < SPARSE_ROWS_PER_THREAD; i++) {
+        long long step = (long long) SPARSE_TILE_WARPS * i;
+        uint2 dense0, dense1;
+        unsigned int v0 = sparse_gradient_group(in[i].x, in[i].y, kept[i].x, nibblePairs[i] & 0xFu, dense0);
+        unsigned int v1 = sparse_gradient_group(in[i].z, in[i].w, kept[i].y, nibblePairs[i] >> 8, dense1);
+        *reinterpret_cast<uint4*>(dense + step * f) = make_uint4(dense0.x, dense0.y, dense1.x, dense1.y);
+        sparse_store_pair(values + step * (f / 2), v0, v1);
+        *reinterpret_cast<unsigned short*>(nibbleTable + sparse_nibble_slot(warp + SPARSE_TILE_WARPS * i, col / 4)) = (unsigned short) nibblePairs[i];
     }
-    *reinterpret_cast<unsigned short*>(sparse_tile_metadata(packedDz, p.packed) + q * 64 + b * 8 + a * 2) = (unsigned short) meta;
 }
 
 template <bool ExpertMajor>
 __device__ inline void sparse_activation_gradient(unsigned char* packedDz, unsigned short* denseDz, const unsigned short* dA,
                                                   const unsigned short* keptRelu, const unsigned char* nibbles,
                                                   const int* rowOffsets, int experts, int rowsTotal, int f) {
-    __shared__ __align__(16) float staged[ExpertMajor ? SPARSE_TILE_COLS * SPARSE_STAGE_STRIDE : 1];
-    long long tiles = (long long) (rowsTotal / SPARSE_TILE_ROWS) * (f / SPARSE_TILE_COLS);
+    __shared__ __align__(16) unsigned short staged[ExpertMajor ? SPARSE_TILE_ROWS * SPARSE_ACTIVATION_TILE_COLS : 8];
+    __shared__ __align__(16) unsigned char nibbleTable[SPARSE_NIBBLE_TABLE_BYTES];
+    long long tiles = sparse_activation_tiles(rowsTotal, f);
     for (long long tile = blockIdx.x; tile < tiles; tile += gridDim.x) {
         SparseActivationTile p = sparse_activation_tile_at(tile, rowOffsets, experts, f, ExpertMajor);
         if (ExpertMajor) {
-            sparse_stage_tile(staged, dA + p.sourceOffset, p.sourceStride, threadIdx.x);
+            sparse_stage_activation_tile(staged, dA + p.sourceOffset, p.sourceStride, p.packed.cols, threadIdx.x);
             __syncthreads();
         }
-        sparse_activation_gradient_thread(p, threadIdx.x, packedDz, denseDz, dA, ExpertMajor ? staged : nullptr, keptRelu, nibbles);
-        if (ExpertMajor) __syncthreads();
+        sparse_activation_gradient_thread<ExpertMajor>(p, threadIdx.x, packedDz, denseDz, nibbleTable, dA, staged, keptRelu, nibbles);
+        __syncthreads();
+        sparse_write_metadata_chunk(packedDz, p.packed, nibbleTable, threadIdx.x);
+        __syncthreads();  // the next tile overwrites the table and the staged tile
     }
 }
 
 // dA row-major [P, f].
-extern "C" __global__ void __launch_bounds__(SPARSE_TILE_THREADS)
+extern "C" __global__ void __launch_bounds__(SPARSE_TILE_THREADS, SPARSE_TILE_MIN_BLOCKS)
 sparse_activation_gradient_rows(unsigned char* packedDz, unsigned short* denseDz, const unsigned short* dA, const unsigned short* keptRelu,
                                 const unsigned char* nibbles, const int* rowOffsets, int experts, int rowsTotal, int f) {
     sparse_activation_gradient<false>(packedDz, denseDz, dA, keptRelu, nibbles, rowOffsets, experts, rowsTotal, f);
 }
 
 // dA expert-major: expert e's block row-major [f, P_e].
-extern "C" __global__ void __launch_bounds__(SPARSE_TILE_THREADS)
+extern "C" __global__ void __launch_bounds__(SPARSE_TILE_THREADS, SPARSE_STAGED_MIN_BLOCKS)
 sparse_activation_gradient_expert_major(unsigned char* packedDz, unsigned short* denseDz, const unsigned short* dA,
                                         const unsigned short* keptRelu, const unsigned char* nibbles, const int* rowOffsets,
                                         int experts, int rowsTotal, int f) {

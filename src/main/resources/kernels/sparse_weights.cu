@@ -1,12 +1,10 @@
 // S-STE weight pruning (SPEC §3.1) into cuSPARSELt's sm_90 packed 2:4 layout (SPEC §4), and the
 // unpacking of such a buffer for tests. Host side: dev.sparsetrain.cuda.SparseFfnKernels.
 //
-// The effective matrix E [rows, cols] has its groups of 4 along cols. One block of 128 threads
-// handles a tile of 64 rows x 32 columns, which is exactly one 256-byte metadata block of the packed
-// layout: thread t owns rows 16q+b and 16q+b+8 (q = t/32, b = (t/4)%8) and groups a and a+4
-// (a = t%4) of the tile, i.e. the four nibbles of the two adjacent metadata bytes at
-// q*64 + b*8 + a*2, which it writes whole with one 16-bit store (a byte pairs rows r and r+8, so no
-// byte is shared between threads and nothing is read-modified-written).
+// The effective matrix E [rows, cols] has its groups of 4 along cols. The prune is memory-bound (a
+// 4-byte weight read, 2 + 1 + 1/8 bytes written per element), so its tiles are laid out for
+// bandwidth (see the shared part): a block handles 64 rows x 128 columns, a lane one group (16 bytes
+// of fp32) of 8 rows, so every warp instruction reads or writes one contiguous stretch of a row.
 //
 // The selection and index logic is written as __host__ __device__ functions so that the tests compile
 // this file into a host program that runs every thread's work and compares the buffers byte for byte
@@ -17,15 +15,37 @@ constexpr int SPARSE_UNPACK_THREADS = 256;
 
 // ---- shared by sparse_weights.cu and sparse_activations.cu: identical copies, kept so by a test ----
 
-constexpr int SPARSE_TILE_THREADS = 128;
+// A block of SPARSE_TILE_THREADS threads handles a tile of one 64-row band of the packed layout times
+// a kernel-specific width of whole 32-column metadata blocks (consecutive metadata blocks of a band are
+// consecutive 256-byte chunks). Warp w owns tile rows w, w + 8, ..., w + 56, and on each row its lanes
+// take 16 consecutive source bytes each: every warp-wide load and store covers one contiguous stretch
+// of a row, and each thread has SPARSE_ROWS_PER_THREAD loads in flight before it computes anything.
+// The metadata pairs rows r and r + 8 in a byte and interleaves the groups, so it goes through a
+// shared nibble table instead: each thread drops its groups' nibbles there, and after a barrier each
+// thread writes 8 whole consecutive metadata bytes (no byte is shared between threads).
+constexpr int SPARSE_TILE_THREADS = 256;
+// Blocks per SM that the launch bounds ask for: 3 caps the registers at 80, which the row-major
+// kernels meet without spilling (24 warps, 96 KB of loads in flight per SM); the kernels that stage
+// a transposed source need more registers and get 2.
+constexpr int SPARSE_TILE_MIN_BLOCKS = 3;
+constexpr int SPARSE_STAGED_MIN_BLOCKS = 2;
+constexpr int SPARSE_TILE_WARPS = SPARSE_TILE_THREADS / 32;
 constexpr int SPARSE_TILE_ROWS = 64;
-constexpr int SPARSE_TILE_COLS = 32;
-// Row stride of a staged (transposed) tile: 4*66 = 8 (mod 32) banks puts the 32 lanes' reads of one
-// group element on 32 different banks, and 66 being even keeps float2 staging stores aligned.
-constexpr int SPARSE_STAGE_STRIDE = 66;
+constexpr int SPARSE_ROWS_PER_THREAD = SPARSE_TILE_ROWS / SPARSE_TILE_WARPS;
+constexpr int SPARSE_METADATA_COLS = 32;
+// A 64 x C tile has 8C metadata bytes, so one 8-byte chunk per thread covers C = SPARSE_TILE_THREADS
+// columns: the widest tile.
+constexpr int SPARSE_MAX_TILE_COLS = SPARSE_TILE_THREADS;
+// Nibble table: one byte per (tile row, group). The metadata writers of a warp read 8 bytes each from
+// rows 16q + b (q < 4, b < 8) at one column; 80-byte rows plus 8 more bytes per 16 rows put the
+// 16 reads of each half-warp on distinct bank pairs (8-byte word 10b + q mod 16).
+constexpr int SPARSE_NIBBLE_ROW_BYTES = 80;
+constexpr int SPARSE_NIBBLE_TABLE_BYTES = SPARSE_TILE_ROWS * SPARSE_NIBBLE_ROW_BYTES + SPARSE_TILE_ROWS / 16 * 8;
 
-static_assert(SPARSE_TILE_THREADS == 128 && SPARSE_TILE_ROWS == 64 && SPARSE_TILE_COLS == 32,
-              "the thread-to-nibble map below covers a 64x32 tile with 128 threads");
+static_assert(SPARSE_TILE_ROWS == 64 && SPARSE_ROWS_PER_THREAD * SPARSE_TILE_WARPS == SPARSE_TILE_ROWS,
+              "a tile is one 64-row band of the packed layout, split evenly over the warps");
+static_assert(SPARSE_MAX_TILE_COLS == 256 && SPARSE_NIBBLE_ROW_BYTES >= SPARSE_MAX_TILE_COLS / 4,
+              "the nibble table holds every group of the widest tile");
 
 // Copy of convert.cu's rounding (a test keeps them identical): the bf16 bits nearest to f. A NaN keeps
 // its sign and top mantissa bits and gets the quiet bit set, since dropping the low 16 bits could leave
@@ -37,6 +57,20 @@ __host__ __device__ inline unsigned short bf16_bits_round_nearest_even(float f) 
     if ((bits & 0x7FFFFFFFu) > 0x7F800000u) return (unsigned short) ((bits >> 16) | 0x0040u);
     unsigned int lsb = (bits >> 16) & 1u;
     return (unsigned short) ((bits + 0x7FFFu + lsb) >> 16);
+}
+
+// The bf16 bits of two floats, a's in the low half, rounded as bf16_bits_round_nearest_even. The GPU
+// does both in one cvt.rn.bf16x2.f32: the same for every non-NaN (round to nearest even, subnormals
+// kept), and every float rounded here is a product, whose NaNs the GPU makes the canonical 0x7FFFFFFF,
+// which both turn into 0x7FFF.
+__host__ __device__ inline unsigned int sparse_bf16x2_round_products(float a, float b) {
+#ifdef __CUDA_ARCH__
+    unsigned int out;
+    asm("cvt.rn.bf16x2.f32 %0, %2, %1;" : "=r"(out) : "f"(a), "f"(b));  // the first source goes to the high half
+    return out;
+#else
+    return bf16_bits_round_nearest_even(a) | (unsigned int) bf16_bits_round_nearest_even(b) << 16;
+#endif
 }
 
 __host__ __device__ inline unsigned int sparse_float_bits(float f) {
@@ -53,25 +87,41 @@ __host__ __device__ inline float sparse_bits_float(unsigned int u) {
 
 __host__ __device__ inline float sparse_bf16_to_float(unsigned int bits) { return sparse_bits_float(bits << 16); }
 
-// The keep mask of GroupTopTwo.keepMask: keys are the raw bits of non-negative floats (integer order =
-// numeric order, NaN above infinity); an element is kept when fewer than two others beat it, and
-// element j beats element i < j on equal keys (ties to the higher index). Exactly two bits are set.
-__host__ __device__ inline int sparse_keep_mask(unsigned int k0, unsigned int k1, unsigned int k2, unsigned int k3) {
-    int r0 = 0, r1 = 0, r2 = 0, r3 = 0;
-    if (k1 >= k0) r0++; else r1++;
-    if (k2 >= k0) r0++; else r2++;
-    if (k3 >= k0) r0++; else r3++;
-    if (k2 >= k1) r1++; else r2++;
-    if (k3 >= k1) r1++; else r3++;
-    if (k3 >= k2) r2++; else r3++;
-    return (r0 < 2 ? 1 : 0) | (r1 < 2 ? 2 : 0) | (r2 < 2 ? 4 : 0) | (r3 < 2 ? 8 : 0);
+// __byte_perm(x, y, s) (the GPU's PRMT) for selectors whose nibbles are all below 8: byte i of the
+// result is byte (s >> 4i) & 7 of the 8 bytes y:x (x first); bits 16-31 of s are ignored.
+__host__ __device__ inline unsigned int sparse_byte_perm(unsigned int x, unsigned int y, unsigned int s) {
+#ifdef __CUDA_ARCH__
+    unsigned int out;
+    asm("prmt.b32 %0, %1, %2, %3;" : "=r"(out) : "r"(x), "r"(y), "r"(s));  // __byte_perm would mask s first
+    return out;
+#else
+    unsigned long long bytes = (unsigned long long) y << 32 | x;
+    unsigned int out = 0;
+    for (int i = 0; i < 4; i++) out |= (unsigned int) (bytes >> (8 * ((s >> (4 * i)) & 7)) & 0xFFu) << (8 * i);
+    return out;
+#endif
 }
 
-// The metadata nibble i0 | i1 << 2 (i0 < i1) of a keep mask with exactly two bits.
-__host__ __device__ inline unsigned int sparse_nibble_of_mask(int mask) {
-    unsigned int i0 = (mask & 1) ? 0u : (mask & 2) ? 1u : 2u;
-    unsigned int i1 = (mask & 8) ? 3u : (mask & 4) ? 2u : 1u;
-    return i0 | (i1 << 2);
+// Stores two words (low first) with one 8-byte access at p, which must be 8-byte aligned; a uint2 whose
+// halves are computed apart can otherwise come out as two 4-byte stores, i.e. half sectors per warp.
+__host__ __device__ inline void sparse_store_pair(void* p, unsigned int low, unsigned int high) {
+    *reinterpret_cast<unsigned long long*>(p) = (unsigned long long) high << 32 | low;
+}
+
+// The byte-perm selector that gathers 16-bit elements i0 (low half) and i1 (high half) of a group of
+// four held in two words: element i is bytes 2i and 2i + 1.
+__host__ __device__ inline unsigned int sparse_pair_selector(unsigned int i0, unsigned int i1) { return 0x1010u + 0x22u * i0 + 0x2200u * i1; }
+
+// The dense group of four bf16 (two words) with a pair's values (i0's in the low half) at elements
+// i0 < i1 and zeros elsewhere. Two selector lookups (themselves byte-perms of constant tables, indexed
+// by which of elements 0-1 and 2-3 are kept) then one byte-perm per word, without branches.
+__host__ __device__ inline uint2 sparse_place_pair(unsigned int pair, unsigned int i0, unsigned int i1) {
+    unsigned int kept = (1u << i0) | (1u << i1), low = kept & 3u, high = kept >> 2;
+    // Per kept pattern c of two elements, the selector bytes: 0x10 = the pair's low value, 0x32 = its
+    // high value, 0x54 = zero (bytes 4-5 of the zero word). Low bytes in the first table, high in the second.
+    unsigned int lowSelector = sparse_byte_perm(0x10541054u, 0x32105454u, 0x40u + 0x11u * low);
+    unsigned int highSelector = sparse_byte_perm(0x10543254u, 0x32325454u, 0x40u + 0x11u * high);
+    return make_uint2(sparse_byte_perm(pair, 0u, lowSelector), sparse_byte_perm(pair, 0u, highSelector));
 }
 
 // CusparseLtLayout.metadataByteOffset: the byte, inside the metadata part of an m x k packed buffer,
@@ -81,11 +131,12 @@ __host__ __device__ inline long long sparse_metadata_byte_offset(long long row, 
             + (group % 4) * 2 + (group % 8) / 4;
 }
 
-// Where a 64x32 tile of a packed matrix lives: row0/col0 in the full matrix, localRow0 inside the
-// packed buffer (of m rows and k columns) that starts packedOffset bytes into the packed allocation.
+// Where a tile of a packed matrix lives: row0/col0 in the full matrix, its width, and localRow0 inside
+// the packed buffer (of m rows and k columns) that starts packedOffset bytes into the packed allocation.
 struct SparsePackedTile {
     long long row0;
     int col0;
+    int cols;  // a multiple of 32, at most the kernel's tile width (less in the last tile of a row)
     long long packedOffset;
     long long localRow0;
     long long m;
@@ -97,79 +148,65 @@ __host__ __device__ inline unsigned short* sparse_tile_values(unsigned char* pac
     return reinterpret_cast<unsigned short*>(packed + t.packedOffset) + t.localRow0 * (t.k / 2) + t.col0 / 2;
 }
 
-// The tile's 256 metadata bytes (a 64x32 block is contiguous in the layout).
+// The tile's metadata: cols/32 consecutive 256-byte metadata blocks.
 __host__ __device__ inline unsigned char* sparse_tile_metadata(unsigned char* packed, const SparsePackedTile& t) {
     return packed + t.packedOffset + t.m * t.k + sparse_metadata_byte_offset(t.localRow0, t.col0 / 4, t.k);
 }
 
-__host__ __device__ inline void sparse_load_pair(const float* p, float& x, float& y) {
-    float2 v = *reinterpret_cast<const float2*>(p);
-    x = v.x;
-    y = v.y;
+// The nibble table byte of (tile row, tile group).
+__host__ __device__ inline int sparse_nibble_slot(int row, int group) {
+    return row * SPARSE_NIBBLE_ROW_BYTES + row / 16 * 8 + group;
 }
 
-__host__ __device__ inline void sparse_load_pair(const unsigned short* p, float& x, float& y) {
-    unsigned int v = *reinterpret_cast<const unsigned int*>(p);
-    x = sparse_bf16_to_float(v & 0xFFFFu);
-    y = sparse_bf16_to_float(v >> 16);
+// Metadata byte j of a row pair holds group (j % 2) * 4 + j / 2 of its block. Given the table's bytes
+// of groups 0-3 (x) and 4-7 (y), the metadata bytes 0-3 (half 0) or 4-7 (half 1).
+__host__ __device__ inline unsigned int sparse_interleave_groups(unsigned int x, unsigned int y, int half) {
+    int s = 16 * half;
+    return ((x >> s) & 0xFFu) | ((y >> s) & 0xFFu) << 8 | ((x >> (s + 8)) & 0xFFu) << 16 | ((y >> (s + 8)) & 0xFFu) << 24;
 }
 
-__host__ __device__ inline void sparse_load_quad(const float* p, float v[4]) {
-    float4 x = *reinterpret_cast<const float4*>(p);
-    v[0] = x.x;
-    v[1] = x.y;
-    v[2] = x.z;
-    v[3] = x.w;
+// Thread t's 8 metadata bytes of a tile, after the tile's nibbles are in the table: chunk t is
+// metadata block t / 32, rows 16q + b (low nibbles) and 16q + b + 8 (high nibbles) with q = t / 8 % 4
+// and b = t % 8, all 8 groups of the block; the layout puts it 8t bytes into the tile's metadata.
+__host__ __device__ inline void sparse_write_metadata_chunk(unsigned char* packed, const SparsePackedTile& p, const unsigned char* table,
+                                                            int t) {
+    int block = t / 32, row = 16 * (t / 8 % 4) + t % 8;
+    if (block >= p.cols / SPARSE_METADATA_COLS) return;
+    uint2 low = *reinterpret_cast<const uint2*>(table + sparse_nibble_slot(row, 8 * block));
+    uint2 high = *reinterpret_cast<const uint2*>(table + sparse_nibble_slot(row + 8, 8 * block));
+    sparse_store_pair(sparse_tile_metadata(packed, p) + 8 * t,
+                      sparse_interleave_groups(low.x, low.y, 0) | sparse_interleave_groups(high.x, high.y, 0) << 4,
+                      sparse_interleave_groups(low.x, low.y, 1) | sparse_interleave_groups(high.x, high.y, 1) << 4);
 }
 
-__host__ __device__ inline void sparse_load_quad(const unsigned short* p, float v[4]) {
-    uint2 x = *reinterpret_cast<const uint2*>(p);
-    v[0] = sparse_bf16_to_float(x.x & 0xFFFFu);
-    v[1] = sparse_bf16_to_float(x.x >> 16);
-    v[2] = sparse_bf16_to_float(x.y & 0xFFFFu);
-    v[3] = sparse_bf16_to_float(x.y >> 16);
-}
-
-// Thread t's share of staging a tile whose source runs along the tile's rows: source points at the
-// tile's (row 0, column 0) of a [K][stride] row-major array (K = the tile's columns). Each warp copies
-// whole 64-element source rows (coalesced) into staged[col * SPARSE_STAGE_STRIDE + row].
-template <typename T>
-__host__ __device__ inline void sparse_stage_tile(float* staged, const T* source, long long stride, int t) {
-    int lane = t & 31, warp = t >> 5;
-    for (int pass = 0; pass < SPARSE_TILE_COLS / 4; pass++) {
-        int col = pass * 4 + warp;
-        float2 v;
-        sparse_load_pair(source + col * stride + 2 * lane, v.x, v.y);
-        *reinterpret_cast<float2*>(staged + col * SPARSE_STAGE_STRIDE + 2 * lane) = v;
+// Each of the N sums of v over the block's threads, into thread 0's v, in a fixed order (so partials
+// come out the same every run); scratch holds N values per warp.
+template <typename T, int N>
+__device__ inline void sparse_block_sums(T (&v)[N], T* scratch) {
+    for (int n = 0; n < N; n++) {
+        for (int o = 16; o > 0; o >>= 1) v[n] += __shfl_xor_sync(0xFFFFFFFFu, v[n], o);
     }
-}
-
-// The four values of group g (columns 4g..4g+3 of the tile) in tile row r: from the staged tile, or
-// straight from a row-major source (source = the tile's (0,0), stride = the row stride).
-template <typename T>
-__host__ __device__ inline void sparse_tile_group(const T* source, long long stride, const float* staged, int r, int g, float v[4]) {
-    if (staged != nullptr) {
-        for (int i = 0; i < 4; i++) v[i] = staged[(4 * g + i) * SPARSE_STAGE_STRIDE + r];
-    } else {
-        sparse_load_quad(source + r * stride + 4 * g, v);
+    if ((threadIdx.x & 31) == 0) {
+        for (int n = 0; n < N; n++) scratch[(threadIdx.x >> 5) * N + n] = v[n];
     }
-}
-
-// The sum of x over the block's threads, in every thread; scratch holds one value per warp.
-template <typename T>
-__device__ inline T sparse_block_sum(T x, T* scratch) {
-    for (int o = 16; o > 0; o >>= 1) x += __shfl_xor_sync(0xFFFFFFFFu, x, o);
-    if ((threadIdx.x & 31) == 0) scratch[threadIdx.x >> 5] = x;
     __syncthreads();
-    T total = 0;
-    for (int i = 0; i < SPARSE_TILE_THREADS / 32; i++) total += scratch[i];
-    __syncthreads();
-    return total;
+    if (threadIdx.x == 0) {
+        for (int n = 0; n < N; n++) {
+            T total = 0;
+            for (int w = 0; w < SPARSE_TILE_WARPS; w++) total += scratch[w * N + n];
+            v[n] = total;
+        }
+    }
 }
 
 // ---- end of the shared part ----------------------------------------------------------------------
 
 // ---- S-STE prune and pack ---------------------------------------------------------------------------
+
+// Columns of a weight tile: a warp's 32 lanes times one group of 4 floats (16 bytes) each.
+constexpr int SPARSE_WEIGHT_TILE_COLS = 128;
+static_assert(SPARSE_WEIGHT_TILE_COLS == 32 * 4 && SPARSE_WEIGHT_TILE_COLS <= SPARSE_MAX_TILE_COLS,
+              "a lane owns one group of a row and the metadata chunks cover the tile");
 
 // One weight tile: the packed location plus where its source and dense output are.
 struct SparsePruneTile {
@@ -178,14 +215,20 @@ struct SparsePruneTile {
     long long sourceStride;  // W's row stride
 };
 
+// Tiles of E [rows, cols]: 64-row bands times 128-column strips (the last one narrower).
+__host__ __device__ inline long long sparse_prune_tiles(int rows, int cols) {
+    return (long long) (rows / SPARSE_TILE_ROWS) * ((cols + SPARSE_WEIGHT_TILE_COLS - 1) / SPARSE_WEIGHT_TILE_COLS);
+}
+
 // Tile `tile` of E [rows, cols] (tiles run along cols first): E's row blocks of blockRows rows are
 // independent packed buffers blockStrideBytes apart. W is [rows, cols], or [cols, rows] when transposed.
 __host__ __device__ inline SparsePruneTile sparse_prune_tile_at(long long tile, long long blockStrideBytes, int blockRows,
                                                                bool transposed, int rows, int cols) {
-    long long colTiles = cols / SPARSE_TILE_COLS;
+    long long colTiles = (cols + SPARSE_WEIGHT_TILE_COLS - 1) / SPARSE_WEIGHT_TILE_COLS;
     SparsePruneTile p;
     p.packed.row0 = tile / colTiles * SPARSE_TILE_ROWS;
-    p.packed.col0 = (int) (tile % colTiles) * SPARSE_TILE_COLS;
+    p.packed.col0 = (int) (tile % colTiles) * SPARSE_WEIGHT_TILE_COLS;
+    p.packed.cols = cols - p.packed.col0 < SPARSE_WEIGHT_TILE_COLS ? cols - p.packed.col0 : SPARSE_WEIGHT_TILE_COLS;
     long long block = p.packed.row0 / blockRows;
     p.packed.packedOffset = block * blockStrideBytes;
     p.packed.localRow0 = p.packed.row0 - block * blockRows;
@@ -196,61 +239,112 @@ __host__ __device__ inline SparsePruneTile sparse_prune_tile_at(long long tile, 
     return p;
 }
 
-// Thread t's four groups of a tile: soft-threshold exactly as SoftThreshold (t = the larger dropped
-// magnitude; kept values sign(w)(|w| - t)), scale by beta, round to bf16, write the packed values,
-// the metadata bytes and the dense effective weight; adds |W| and |S(W)| (scale 1) into the sums.
+// Element (row, col) of a staged tile, [64][128] fp32 in 16-byte chunks whose column index is XORed
+// with row / 4 % 8: the row-wise 16-byte reads of a warp hit 32 distinct chunks, and the staging
+// stores below (8 lanes per source row, 4 tile rows each) fall on 32 distinct banks.
+__host__ __device__ inline int sparse_staged_weight_index(int row, int col) {
+    return row * SPARSE_WEIGHT_TILE_COLS + 4 * ((col / 4) ^ (row / 4 % 8)) + col % 4;
+}
+
+// Thread t's share of staging a tile of E from W^T: source points at the tile's (row 0, column 0) of
+// W [cols][stride] row-major, whose rows are E's columns. A warp instruction reads half (32 floats,
+// 128 bytes) of 4 source rows, a lane 4 floats, all loads before any store.
+__host__ __device__ inline void sparse_stage_weight_tile(float* staged, const float* source, long long stride, int cols, int t) {
+    constexpr int passes = SPARSE_WEIGHT_TILE_COLS * 2 / (4 * SPARSE_TILE_WARPS);
+    int lane = t % 32, warp = t / 32, row0 = 32 * (warp % 2) + 4 * (lane % 8);
+    float4 v[passes];
+    #pragma unroll
+    for (int i = 0; i < passes; i++) {
+        int col = 4 * (SPARSE_TILE_WARPS / 2 * i + warp / 2) + lane / 8;
+        if (col < cols) v[i] = *reinterpret_cast<const float4*>(source + col * stride + row0);
+    }
+    #pragma unroll
+    for (int i = 0; i < passes; i++) {
+        int col = 4 * (SPARSE_TILE_WARPS / 2 * i + warp / 2) + lane / 8;
+        if (col >= cols) continue;
+        // Rows row0 .. row0 + 3 share their swizzle (row0 is a multiple of 4).
+        float* to = staged + sparse_staged_weight_index(row0, col);
+        to[0] = v[i].x;
+        to[SPARSE_WEIGHT_TILE_COLS] = v[i].y;
+        to[2 * SPARSE_WEIGHT_TILE_COLS] = v[i].z;
+        to[3 * SPARSE_WEIGHT_TILE_COLS] = v[i].w;
+    }
+}
+
+// One group of 4 fp32 weights: soft-threshold exactly as SoftThreshold (keep the two largest
+// magnitudes, ties to the higher index; t = the larger dropped magnitude; kept values sign(w)(|w| - t)),
+// scale by beta and round to bf16. Returns the packed pair, sets the dense quad and the nibble, and
+// adds |W| and |S(W)| (scale 1) into the sums.
+__host__ __device__ inline unsigned int sparse_prune_group(float4 w, float beta, uint2& dense, unsigned int& nibble, float& absSum,
+                                                           float& keptSum) {
+    unsigned int bits[4] = {sparse_float_bits(w.x), sparse_float_bits(w.y), sparse_float_bits(w.z), sparse_float_bits(w.w)};
+    unsigned int key[4];
+    for (int i = 0; i < 4; i++) {
+        key[i] = bits[i] & 0x7FFFFFFFu;  // the magnitude: integer order = numeric order, NaN above infinity
+        absSum += sparse_bits_float(key[i]);
+    }
+    // A tournament on (key, index), where the higher index wins equal keys: the winners a, c and losers
+    // b, d of 0-1 and 2-3, then the overall first, and the second from the first's loser and the better
+    // of b and d. Each contender carries its index and bits, by selects (no runtime-indexed arrays).
+    bool oneBeatsZero = key[1] >= key[0], threeBeatsTwo = key[3] >= key[2];
+    unsigned int a = oneBeatsZero ? 1u : 0u, aBits = oneBeatsZero ? bits[1] : bits[0], bBits = oneBeatsZero ? bits[0] : bits[1];
+    unsigned int c = threeBeatsTwo ? 3u : 2u, cBits = threeBeatsTwo ? bits[3] : bits[2], dBits = threeBeatsTwo ? bits[2] : bits[3];
+    unsigned int ka = aBits & 0x7FFFFFFFu, kb = bBits & 0x7FFFFFFFu, kc = cBits & 0x7FFFFFFFu, kd = dBits & 0x7FFFFFFFu;
+    bool cFirst = kc >= ka, dNext = kd >= kb;
+    unsigned int first = cFirst ? c : a, firstBits = cFirst ? cBits : aBits;
+    unsigned int lost = cFirst ? a : c, lostBits = cFirst ? aBits : cBits, kLost = cFirst ? ka : kc;
+    unsigned int next = dNext ? 5u - c : 1u - a, nextBits = dNext ? dBits : bBits, kNext = dNext ? kd : kb;
+    bool lostSecond = kLost > kNext || (kLost == kNext && lost > next);
+    unsigned int second = lostSecond ? lost : next, secondBits = lostSecond ? lostBits : nextBits;
+    // The dropped pair is the loser of lost/next and the worse of b and d, so the larger dropped
+    // magnitude is the loser of lost/next.
+    float threshold = sparse_bits_float(lostSecond ? kNext : kLost);
+    bool inOrder = first < second;
+    unsigned int i0 = inOrder ? first : second, i1 = inOrder ? second : first;
+    unsigned int kept[2] = {inOrder ? firstBits : secondBits, inOrder ? secondBits : firstBits};
+    float scaled[2];
+    for (int j = 0; j < 2; j++) {
+        float shrunk = sparse_bits_float(kept[j] & 0x7FFFFFFFu) - threshold;
+        keptSum += shrunk;
+        scaled[j] = beta * sparse_bits_float(sparse_float_bits(shrunk) | (kept[j] & 0x80000000u));
+    }
+    unsigned int values = sparse_bf16x2_round_products(scaled[0], scaled[1]);
+    dense = sparse_place_pair(values, i0, i1);
+    nibble = i0 | i1 << 2;
+    return values;
+}
+
+// Thread t's rows of a tile (warp + 8i) at its lane's group (columns 4 lane .. 4 lane + 3): writes the
+// packed values, the dense effective weight and the nibble table entries; adds |W| and |S(W)| (scale
+// 1) into the sums. Staged: W comes from the staged tile. Lanes past the tile's width have nothing to do.
+template <bool Staged>
 __host__ __device__ inline void sparse_prune_thread(const SparsePruneTile& p, int t, unsigned char* packed, unsigned short* dense,
-                                                    const float* w, const float* staged, float beta, float& absSum, float& keptSum) {
-    int a = t & 3, b = (t >> 2) & 7, q = t >> 5;
-    unsigned short* values = sparse_tile_values(packed, p.packed);
+                                                    unsigned char* nibbleTable, const float* w, const float* staged, float beta,
+                                                    float& absSum, float& keptSum) {
+    int lane = t % 32, warp = t / 32, col = 4 * lane;
+    if (col >= p.packed.cols) return;
+    // All loads before anything is stored: the outputs may alias W as far as the compiler knows, so a
+    // load after a store could not be issued early.
+    float4 in[SPARSE_ROWS_PER_THREAD];
+    #pragma unroll
+    for (int i = 0; i < SPARSE_ROWS_PER_THREAD; i++) {
+        int r = warp + SPARSE_TILE_WARPS * i;
+        in[i] = Staged ? *reinterpret_cast<const float4*>(staged + sparse_staged_weight_index(r, col))
+                       : *reinterpret_cast<const float4*>(w + p.sourceOffset + r * p.sourceStride + col);
+    }
+    // The thread's first row in each output; later rows are SPARSE_TILE_WARPS rows further.
     long long cols = p.packed.k;
-    // All four groups are loaded before anything is stored: the outputs may alias W as far as the
-    // compiler knows, so a load after a store could not be issued early.
-    float in[2][2][4];
+    unsigned short* values = sparse_tile_values(packed, p.packed) + warp * (cols / 2) + col / 2;
+    unsigned short* quads = dense + (p.packed.row0 + warp) * cols + p.packed.col0 + col;
     #pragma unroll
-    for (int h = 0; h < 2; h++) {
-        for (int s = 0; s < 2; s++) sparse_tile_group(w + p.sourceOffset, p.sourceStride, staged, 16 * q + b + 8 * h, a + 4 * s, in[h][s]);
+    for (int i = 0; i < SPARSE_ROWS_PER_THREAD; i++) {
+        long long step = (long long) SPARSE_TILE_WARPS * i;
+        uint2 quad;
+        unsigned int nibble;
+        *reinterpret_cast<unsigned int*>(values + step * (cols / 2)) = sparse_prune_group(in[i], beta, quad, nibble, absSum, keptSum);
+        sparse_store_pair(quads + step * cols, quad.x, quad.y);
+        nibbleTable[sparse_nibble_slot(warp + SPARSE_TILE_WARPS * i, lane)] = (unsigned char) nibble;
     }
-    unsigned int meta = 0;
-    #pragma unroll
-    for (int h = 0; h < 2; h++) {
-        int r = 16 * q + b + 8 * h;
-        #pragma unroll
-        for (int s = 0; s < 2; s++) {
-            int g = a + 4 * s;
-            const float* v = in[h][s];
-            unsigned int key[4];
-            for (int i = 0; i < 4; i++) key[i] = sparse_float_bits(v[i]) & 0x7FFFFFFFu;
-            int mask = sparse_keep_mask(key[0], key[1], key[2], key[3]);
-            // The largest dropped key is the threshold; integer max ranks NaN highest, like the oracle.
-            unsigned int thresholdKey = 0;
-            for (int i = 0; i < 4; i++) {
-                if (!(mask & (1 << i)) && key[i] > thresholdKey) thresholdKey = key[i];
-            }
-            float threshold = sparse_bits_float(thresholdKey);
-            unsigned short out[4];
-            unsigned int kept = 0, slot = 0;
-            for (int i = 0; i < 4; i++) {
-                float magnitude = sparse_bits_float(key[i]);
-                absSum += magnitude;
-                out[i] = 0;
-                if (mask & (1 << i)) {
-                    float shrunk = magnitude - threshold;
-                    keptSum += shrunk;
-                    float signedShrunk = sparse_bits_float(sparse_float_bits(shrunk) | (sparse_float_bits(v[i]) & 0x80000000u));
-                    out[i] = bf16_bits_round_nearest_even(beta * signedShrunk);
-                    kept |= (unsigned int) out[i] << (16 * slot++);
-                }
-            }
-            *reinterpret_cast<unsigned int*>(values + r * (cols / 2) + 2 * g) = kept;
-            uint2 quad;
-            quad.x = out[0] | ((unsigned int) out[1] << 16);
-            quad.y = out[2] | ((unsigned int) out[3] << 16);
-            *reinterpret_cast<uint2*>(dense + (p.packed.row0 + r) * cols + p.packed.col0 + 4 * g) = quad;
-            meta |= sparse_nibble_of_mask(mask) << (4 * h + 8 * s);
-        }
-    }
-    *reinterpret_cast<unsigned short*>(sparse_tile_metadata(packed, p.packed) + q * 64 + b * 8 + a * 2) = (unsigned short) meta;
 }
 
 // Grid-stride over the tiles; block b writes partials[2b] = its sum of |W| and partials[2b+1] = its sum
@@ -258,29 +352,31 @@ __host__ __device__ inline void sparse_prune_thread(const SparsePruneTile& p, in
 template <bool Transposed>
 __device__ inline void sparse_prune_weight(unsigned char* packed, long long blockStrideBytes, int blockRows, unsigned short* dense,
                                            float* partials, const float* w, int rows, int cols, float beta) {
-    __shared__ __align__(16) float staged[Transposed ? SPARSE_TILE_COLS * SPARSE_STAGE_STRIDE : 1];
-    __shared__ float scratch[SPARSE_TILE_THREADS / 32];
-    long long tiles = (long long) (rows / SPARSE_TILE_ROWS) * (cols / SPARSE_TILE_COLS);
-    float absSum = 0, keptSum = 0;
+    __shared__ __align__(16) float staged[Transposed ? SPARSE_TILE_ROWS * SPARSE_WEIGHT_TILE_COLS : 4];
+    __shared__ __align__(16) unsigned char nibbleTable[SPARSE_NIBBLE_TABLE_BYTES];
+    __shared__ float scratch[2 * SPARSE_TILE_WARPS];
+    long long tiles = sparse_prune_tiles(rows, cols);
+    float sums[2] = {0.0f, 0.0f};
     for (long long tile = blockIdx.x; tile < tiles; tile += gridDim.x) {
         SparsePruneTile p = sparse_prune_tile_at(tile, blockStrideBytes, blockRows, Transposed, rows, cols);
         if (Transposed) {
-            sparse_stage_tile(staged, w + p.sourceOffset, p.sourceStride, threadIdx.x);
+            sparse_stage_weight_tile(staged, w + p.sourceOffset, p.sourceStride, p.packed.cols, threadIdx.x);
             __syncthreads();
         }
-        sparse_prune_thread(p, threadIdx.x, packed, dense, w, Transposed ? staged : nullptr, beta, absSum, keptSum);
-        if (Transposed) __syncthreads();
+        sparse_prune_thread<Transposed>(p, threadIdx.x, packed, dense, nibbleTable, w, staged, beta, sums[0], sums[1]);
+        __syncthreads();
+        sparse_write_metadata_chunk(packed, p.packed, nibbleTable, threadIdx.x);
+        __syncthreads();  // the next tile overwrites the table and the staged tile
     }
-    absSum = sparse_block_sum(absSum, scratch);
-    keptSum = sparse_block_sum(keptSum, scratch);
+    sparse_block_sums(sums, scratch);
     if (threadIdx.x == 0) {
-        partials[2 * blockIdx.x] = absSum;
-        partials[2 * blockIdx.x + 1] = keptSum;
+        partials[2 * blockIdx.x] = sums[0];
+        partials[2 * blockIdx.x + 1] = sums[1];
     }
 }
 
 // E = beta * S(W) for W [rows, cols] row-major (groups of 4 consecutive elements of a row).
-extern "C" __global__ void __launch_bounds__(SPARSE_TILE_THREADS)
+extern "C" __global__ void __launch_bounds__(SPARSE_TILE_THREADS, SPARSE_TILE_MIN_BLOCKS)
 sparse_prune_weight_rows(unsigned char* packed, long long blockStrideBytes, int blockRows, unsigned short* dense,
                          float* partials, const float* w, int rows, int cols, float beta) {
     sparse_prune_weight<false>(packed, blockStrideBytes, blockRows, dense, partials, w, rows, cols, beta);
@@ -288,7 +384,7 @@ sparse_prune_weight_rows(unsigned char* packed, long long blockStrideBytes, int 
 
 // E = beta * S(W^T) for W [cols, rows] row-major (a group is 4 consecutive rows of W at one column);
 // tiles are staged through shared memory so that W is read along its rows.
-extern "C" __global__ void __launch_bounds__(SPARSE_TILE_THREADS)
+extern "C" __global__ void __launch_bounds__(SPARSE_TILE_THREADS, SPARSE_STAGED_MIN_BLOCKS)
 sparse_prune_weight_transposed(unsigned char* packed, long long blockStrideBytes, int blockRows, unsigned short* dense,
                                float* partials, const float* w, int rows, int cols, float beta) {
     sparse_prune_weight<true>(packed, blockStrideBytes, blockRows, dense, partials, w, rows, cols, beta);

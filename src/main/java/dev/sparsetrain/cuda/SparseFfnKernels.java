@@ -41,15 +41,21 @@ public final class SparseFfnKernels {
     /** The kernel sources this class launches, resources under {@code /kernels/}. */
     public static final List<String> SOURCES = List.of("sparse_activations.cu", "sparse_router.cu", "sparse_weights.cu");
 
-    /** Rows and columns of a tile: one metadata block of the packed layout (mirrors SPARSE_TILE_ROWS/COLS). */
+    /** Rows and columns of one metadata block of the packed layout (mirrors SPARSE_TILE_ROWS and SPARSE_METADATA_COLS). */
     static final int TILE_ROWS = 64, TILE_COLS = 32;
-    /** Mirrors SPARSE_TILE_THREADS: one block per tile at a time. */
-    static final int TILE_THREADS = 128;
     /**
-     * The tile kernels' grid stops growing here (~4 waves of an H200 at 8 blocks of 128 threads per
-     * SM); it bounds their partials to 4096 blocks' worth.
+     * Columns of a tile of the activation kernels (64 rows × 256 bf16) and of the prune (64 rows × 128
+     * fp32): 16 bytes of source per lane along a row (mirror SPARSE_ACTIVATION_TILE_COLS and
+     * SPARSE_WEIGHT_TILE_COLS). The last tile of a row may be narrower, down to 32 columns.
      */
-    static final int MAX_TILE_BLOCKS = 4096;
+    static final int ACTIVATION_TILE_COLS = 256, WEIGHT_TILE_COLS = 128;
+    /** Mirrors SPARSE_TILE_THREADS: one block per tile at a time. */
+    static final int TILE_THREADS = 256;
+    /**
+     * The tile kernels' grid stops growing here (about 20 waves of an H200 at 3 blocks per SM, so the
+     * hardware's block scheduler balances the tiles); it bounds their partials to 8192 blocks' worth.
+     */
+    static final int MAX_TILE_BLOCKS = 8192;
     /** Floats of partials per tile-kernel block: Σ|W|, Σ|S(W)| for weights; four words for activations. */
     static final int WEIGHT_PARTIALS = 2, ACTIVATION_PARTIALS = 4;
     /** Mirrors SPARSE_UNPACK_THREADS and SPARSE_ROWS_THREADS. */
@@ -77,7 +83,7 @@ public final class SparseFfnKernels {
 
     /** Floats of {@link #pruneWeight}'s partials for an effective [rows, cols] weight: 2 per block. */
     public static int weightPartialsCount(int rows, int cols) {
-        return WEIGHT_PARTIALS * tileBlocks(rows, cols);
+        return WEIGHT_PARTIALS * tileBlocks(rows, cols, WEIGHT_TILE_COLS);
     }
 
     /**
@@ -113,8 +119,8 @@ public final class SparseFfnKernels {
         var partialsRange = new Range("partials", partials, 4L * weightPartialsCount(rows, cols), DATA_ALIGNMENT);
         var wRange = new Range("w", w, 4 * elements, DATA_ALIGNMENT);
         requireDistinct(op, packedRange, denseRange, partialsRange, wRange);
-        l.launch(transposed ? "sparse_prune_weight_transposed" : "sparse_prune_weight_rows", tileBlocks(rows, cols), 1, 1, TILE_THREADS, 1, 0,
-                packed, blockStrideBytes, blockRows, denseBf16, partials, w, rows, cols, beta);
+        l.launch(transposed ? "sparse_prune_weight_transposed" : "sparse_prune_weight_rows", tileBlocks(rows, cols, WEIGHT_TILE_COLS), 1, 1,
+                TILE_THREADS, 1, 0, packed, blockStrideBytes, blockRows, denseBf16, partials, w, rows, cols, beta);
     }
 
     /** Σ|W| and Σ|S(W)| (scale 1) from the downloaded partials of {@link #pruneWeight} for [rows, cols]. */
@@ -133,7 +139,7 @@ public final class SparseFfnKernels {
 
     /** Floats of {@link #relu2TopTwo}'s stats partials for P = rowsTotal routed rows of f neurons: 4 per block. */
     public static int activationPartialsCount(int rowsTotal, int f) {
-        return rowsTotal == 0 ? 0 : ACTIVATION_PARTIALS * tileBlocks(rowsTotal, f);
+        return rowsTotal == 0 ? 0 : ACTIVATION_PARTIALS * tileBlocks(rowsTotal, f, ACTIVATION_TILE_COLS);
     }
 
     /**
@@ -163,8 +169,8 @@ public final class SparseFfnKernels {
                 new Range("statsPartials", statsPartials, 4L * activationPartialsCount(rowsTotal, f), DATA_ALIGNMENT),
                 new Range("z", z, 2 * elements, DATA_ALIGNMENT),
                 new Range("rowOffsets", rowOffsets, 4L * (experts + 1), INT_ALIGNMENT));
-        l.launch(zExpertMajor ? "sparse_relu2_top_two_expert_major" : "sparse_relu2_top_two_rows", tileBlocks(rowsTotal, f), 1, 1,
-                TILE_THREADS, 1, 0, packedA, denseA, keptRelu, nibbles, statsPartials, z, rowOffsets, experts, rowsTotal, f);
+        l.launch(zExpertMajor ? "sparse_relu2_top_two_expert_major" : "sparse_relu2_top_two_rows", tileBlocks(rowsTotal, f, ACTIVATION_TILE_COLS),
+                1, 1, TILE_THREADS, 1, 0, packedA, denseA, keptRelu, nibbles, statsPartials, z, rowOffsets, experts, rowsTotal, f);
     }
 
     /**
@@ -190,7 +196,8 @@ public final class SparseFfnKernels {
      * Queues the activation backward after GEMM 3: on A's pattern ({@code nibbles}), dZ = dA ⊙ 2·relu(z)
      * (relu(z) from {@code keptRelu}), rounded once to bf16. Writes packedDz (per-expert packed
      * buffers laid out as packedA, with A's metadata) and denseDz bf16 [P, f] (zeros off the
-     * pattern). dA is bf16 laid out like z in {@link #relu2TopTwo}. Nothing is launched for P = 0.
+     * pattern). dA is bf16 laid out like z in {@link #relu2TopTwo}; keptRelu and nibbles are what
+     * relu2TopTwo wrote (every nibble an ordered pair of distinct indices). Nothing is launched for P = 0.
      */
     public static void activationGradient(KernelLauncher l, long dA, boolean dAExpertMajor, long rowOffsets, int experts, int rowsTotal,
                                           int f, long keptRelu, long nibbles, long packedDz, long denseDz) {
@@ -204,8 +211,9 @@ public final class SparseFfnKernels {
                 new Range("keptRelu", keptRelu, elements, DATA_ALIGNMENT),
                 new Range("nibbles", nibbles, elements / 4, DATA_ALIGNMENT),
                 new Range("rowOffsets", rowOffsets, 4L * (experts + 1), INT_ALIGNMENT));
-        l.launch(dAExpertMajor ? "sparse_activation_gradient_expert_major" : "sparse_activation_gradient_rows", tileBlocks(rowsTotal, f),
-                1, 1, TILE_THREADS, 1, 0, packedDz, denseDz, dA, keptRelu, nibbles, rowOffsets, experts, rowsTotal, f);
+        l.launch(dAExpertMajor ? "sparse_activation_gradient_expert_major" : "sparse_activation_gradient_rows",
+                tileBlocks(rowsTotal, f, ACTIVATION_TILE_COLS), 1, 1, TILE_THREADS, 1, 0, packedDz, denseDz, dA, keptRelu, nibbles, rowOffsets,
+                experts, rowsTotal, f);
     }
 
     // ---- routing ------------------------------------------------------------------------------------
@@ -291,10 +299,13 @@ public final class SparseFfnKernels {
 
     // ---- launch shapes and checks -------------------------------------------------------------------
 
-    /** Blocks of a tile kernel over [rows, cols]: one per 64×32 tile, at most MAX_TILE_BLOCKS (then grid-stride). */
-    static int tileBlocks(int rows, int cols) {
+    /**
+     * Blocks of a tile kernel over [rows, cols] with tiles {@code tileCols} wide: one per tile (64 rows ×
+     * tileCols columns, the last of a row narrower), at most MAX_TILE_BLOCKS (then grid-stride).
+     */
+    static int tileBlocks(int rows, int cols, int tileCols) {
         requirePackedShape("tile kernels", rows, cols);
-        return (int) Math.min(MAX_TILE_BLOCKS, (long) (rows / TILE_ROWS) * (cols / TILE_COLS));
+        return (int) Math.min(MAX_TILE_BLOCKS, (long) (rows / TILE_ROWS) * Math.ceilDiv(cols, tileCols));
     }
 
     /** Threads for a block that walks a row of {@code width} items: whole warps, at most ROWS_THREADS. */

@@ -55,8 +55,9 @@ class SparseFfnKernelsGpuTest {
     @Test
     void pruneWeightWritesTheOracleBytesAndStatsInBothLayouts() {
         var rng = new SplittableRandom(SEED);
-        // rows, cols, blockRows: two experts with a gap between their buffers; then more tiles than the grid's 4096 blocks.
-        int[][] shapes = {{512, 384, 256}, {2048, 8192, 1024}};
+        // rows, cols, blockRows: two experts with a gap between their buffers and a narrow last tile (416 = 3 x 128 + 32);
+        // then 2048 tiles. Grid-stride over more tiles than blocks is covered by SparseWeightsHostTest.
+        int[][] shapes = {{512, 416, 256}, {2048, 8192, 1024}};
         float beta = 0.83f;
         for (int[] s : shapes) {
             for (boolean transposed : new boolean[] {false, true}) {
@@ -112,7 +113,7 @@ class SparseFfnKernelsGpuTest {
     void relu2TopTwoAndActivationGradientWriteTheOracleBytesInBothLayouts() {
         var rng = new SplittableRandom(SEED + 1);
         int[] offsets = {0, 256, 256, 640};  // the middle expert is empty
-        int experts = 3, rows = offsets[experts], f = 128;
+        int experts = 3, rows = offsets[experts], f = 352;  // a 256-column and a 96-column tile per band
         long n = (long) rows * f;
         Buffer rowOffsets = uploadInts(offsets);
         for (boolean expertMajor : new boolean[] {false, true}) {

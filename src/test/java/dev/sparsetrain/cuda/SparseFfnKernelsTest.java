@@ -38,7 +38,7 @@ class SparseFfnKernelsTest {
 
     @Test
     void pruneWeightLaunchesOneBlockPerTileUpToTheBoundInEitherLayout() {
-        int[][] shapes = {{4096, 16384, 2048}, {128, 64, 64}, {16384, 4096, 16384}};
+        int[][] shapes = {{4096, 16384, 2048}, {128, 64, 64}, {16384, 4096, 16384}, {8192, 16384, 8192}, {192, 160, 64}};
         for (int[] s : shapes) {
             for (boolean transposed : new boolean[] {false, true}) {
                 l.launches.clear();
@@ -49,7 +49,7 @@ class SparseFfnKernelsTest {
                 assertLaunch(launch, transposed ? "sparse_prune_weight_transposed" : "sparse_prune_weight_rows",
                         Map.of("packed", A, "blockStrideBytes", stride, "blockRows", blockRows, "dense", B, "partials", C, "w", D,
                                 "rows", rows, "cols", cols, "beta", 0.75f));
-                assertTiles(launch, rows, cols);
+                assertTiles(launch, rows, cols, 128);
                 assertEquals(2 * launch.gridX(), SparseFfnKernels.weightPartialsCount(rows, cols), "one partials pair per block");
             }
         }
@@ -57,7 +57,7 @@ class SparseFfnKernelsTest {
 
     @Test
     void activationKernelsLaunchOneBlockPerTileUpToTheBoundInEitherLayout() {
-        int[][] shapes = {{16384, 8192, 2}, {64, 32, 1}, {2048, 512, 8}};
+        int[][] shapes = {{16384, 8192, 2}, {64, 32, 1}, {2048, 512, 8}, {16384, 16384, 4}, {320, 352, 3}};
         for (int[] s : shapes) {
             for (boolean expertMajor : new boolean[] {false, true}) {
                 l.launches.clear();
@@ -69,12 +69,12 @@ class SparseFfnKernelsTest {
                 var forward = l.launches.get(0);
                 assertLaunch(forward, "sparse_relu2_top_two_" + layout, Map.of("packedA", C, "denseA", D, "keptRelu", E, "nibbles", F,
                         "partials", G, "z", A, "rowOffsets", B + 4, "experts", experts, "rowsTotal", rows, "f", f));
-                assertTiles(forward, rows, f);
+                assertTiles(forward, rows, f, 256);
                 assertEquals(4 * forward.gridX(), SparseFfnKernels.activationPartialsCount(rows, f), "one partials quadruple per block");
                 var backward = l.launches.get(1);
                 assertLaunch(backward, "sparse_activation_gradient_" + layout, Map.of("packedDz", H, "denseDz", D, "dA", A, "keptRelu", E,
                         "nibbles", F, "rowOffsets", B + 4, "experts", experts, "rowsTotal", rows, "f", f));
-                assertTiles(backward, rows, f);
+                assertTiles(backward, rows, f, 256);
             }
         }
     }
@@ -207,25 +207,25 @@ class SparseFfnKernelsTest {
 
     @Test
     void partialsCountsFollowTheGridAndReductionsAddWhatBlocksWrote() {
-        assertEquals(2 * 4096, SparseFfnKernels.weightPartialsCount(4096, 16384), "bounded grid");
-        assertEquals(2 * 6, SparseFfnKernels.weightPartialsCount(128, 96), "a block per 64x32 tile");
-        assertEquals(4 * 6, SparseFfnKernels.activationPartialsCount(192, 64));
+        assertEquals(2 * 8192, SparseFfnKernels.weightPartialsCount(8192, 16384), "bounded grid");
+        assertEquals(2 * 6, SparseFfnKernels.weightPartialsCount(128, 288), "a block per 64x128 tile, the last of a band narrower");
+        assertEquals(4 * 6, SparseFfnKernels.activationPartialsCount(192, 320), "a block per 64x256 tile, the last of a band narrower");
 
-        float[] weight = new float[SparseFfnKernels.weightPartialsCount(128, 96) + 2];
+        float[] weight = new float[SparseFfnKernels.weightPartialsCount(128, 288) + 2];
         for (int i = 0; i < weight.length; i++) weight[i] = i + 1;
         // Pairs (1,2), (3,4), ... (11,12); the two trailing floats are beyond the grid and ignored.
-        assertEquals(new WeightStats(36, 42), SparseFfnKernels.weightStats(weight, 128, 96));
-        assertRejected("needs the 12 partials", () -> SparseFfnKernels.weightStats(new float[11], 128, 96));
+        assertEquals(new WeightStats(36, 42), SparseFfnKernels.weightStats(weight, 128, 288));
+        assertRejected("needs the 12 partials", () -> SparseFfnKernels.weightStats(new float[11], 128, 288));
 
-        float[] activation = new float[SparseFfnKernels.activationPartialsCount(192, 64)];
+        float[] activation = new float[SparseFfnKernels.activationPartialsCount(192, 320)];
         for (int b = 0; b < activation.length / 4; b++) {
             activation[4 * b] = Float.intBitsToFloat(0xF000_0000);  // a count above Integer.MAX_VALUE: read as unsigned
             activation[4 * b + 1] = Float.intBitsToFloat(b);
             activation[4 * b + 2] = 0.5f;
             activation[4 * b + 3] = 0.25f;
         }
-        assertEquals(new ActivationStats(6 * 0xF000_0000L, 15, 3, 1.5), SparseFfnKernels.activationStats(activation, 192, 64));
-        assertRejected("needs the 24 partials", () -> SparseFfnKernels.activationStats(new float[23], 192, 64));
+        assertEquals(new ActivationStats(6 * 0xF000_0000L, 15, 3, 1.5), SparseFfnKernels.activationStats(activation, 192, 320));
+        assertRejected("needs the 24 partials", () -> SparseFfnKernels.activationStats(new float[23], 192, 320));
     }
 
     // ---- sources -------------------------------------------------------------------------------------
@@ -263,11 +263,14 @@ class SparseFfnKernelsTest {
         assertTrue(e.getMessage().contains(messagePart), "message should mention '" + messagePart + "': " + e.getMessage());
     }
 
-    /** A tile kernel's grid: one block per 64x32 tile, at most 4096 (then grid-stride), blocks of 128 threads. */
-    private static void assertTiles(RecordingLauncher.Launch launch, int rows, int cols) {
-        long tiles = (long) (rows / 64) * (cols / 32);
-        assertEquals(Math.min(tiles, 4096), launch.gridX(), "tiles of " + rows + "x" + cols + ": " + launch);
-        assertEquals(128, launch.blockX(), "the thread map needs exactly 128 threads: " + launch);
+    /**
+     * A tile kernel's grid: one block per tile of 64 rows x tileCols columns (the last of a band
+     * narrower), at most 8192 (then grid-stride), blocks of 256 threads.
+     */
+    private static void assertTiles(RecordingLauncher.Launch launch, int rows, int cols, int tileCols) {
+        long tiles = (long) (rows / 64) * Math.ceilDiv(cols, tileCols);
+        assertEquals(Math.min(tiles, 8192), launch.gridX(), "tiles of " + rows + "x" + cols + ": " + launch);
+        assertEquals(256, launch.blockX(), "the thread map needs exactly 256 threads: " + launch);
     }
 
     private static void assertLaunch(RecordingLauncher.Launch launch, String kernel, Map<String, Object> expected) {

@@ -41,7 +41,8 @@ final class SparseOracles {
 
     /**
      * bf16-exact pre-activations [rows, f]: mostly Gaussian, with whole groups negative, groups of one
-     * positive value, groups of equal values and groups with zeros, the cases where the tie rule decides.
+     * positive value, groups of equal values and groups with zeros, the cases where the tie rule decides;
+     * the first groups hold -0, subnormals (whose squares underflow to 0) and large values.
      */
     static float[] activations(SplittableRandom rng, int rows, int f) {
         float[] z = new float[rows * f];
@@ -60,6 +61,9 @@ final class SparseOracles {
                 };
             }
         }
+        float tiny = Bf16.toFloat((short) 1);
+        float[][] special = {{-0f, tiny, -tiny, 0f}, {tiny, -0f, tiny, 1e19f}, {-1e19f, 3f, -0f, 3f}, {tiny, -0f, -1f, tiny}};
+        for (int v = 0; v < special.length && 4 * v + 4 <= z.length; v++) System.arraycopy(special[v], 0, z, 4 * v, 4);
         for (int i = 0; i < z.length; i++) z[i] = Bf16.toFloat(Bf16.fromFloat(z[i]));
         return z;
     }

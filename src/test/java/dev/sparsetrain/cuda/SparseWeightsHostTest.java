@@ -25,8 +25,40 @@ import org.junit.jupiter.api.io.TempDir;
 class SparseWeightsHostTest {
     private static final long SEED = 20260314L;
 
-    /** Emulates the kernels' grids: block b runs tiles b, b + blocks, ... and writes its partials. */
+    /**
+     * Emulates the kernels' grids phase by phase, as the barriers order them: block b runs tiles b,
+     * b + blocks, ...; per tile every thread stages (transposed W), then every thread prunes its rows,
+     * then every thread writes its metadata chunk. The staging buffer and the nibble table are
+     * poisoned before each tile, so a read of anything the tile did not write shows in the outputs.
+     */
     private static final String MAIN = """
+            template <bool Staged>
+            static void prune(int rows, int cols, int blockRows, long long stride, float beta, int blocks, const float* w,
+                              unsigned char* packed, unsigned short* dense, float* partials) {
+                std::vector<float> staged(SPARSE_TILE_ROWS * SPARSE_WEIGHT_TILE_COLS);
+                std::vector<unsigned char> table(SPARSE_NIBBLE_TABLE_BYTES);
+                long long tiles = sparse_prune_tiles(rows, cols);
+                for (int block = 0; block < blocks; block++) {
+                    float absSum = 0, keptSum = 0;
+                    for (long long tile = block; tile < tiles; tile += blocks) {
+                        SparsePruneTile p = sparse_prune_tile_at(tile, stride, blockRows, Staged, rows, cols);
+                        std::fill(staged.begin(), staged.end(), sparse_bits_float(0x7FC00000u));
+                        std::fill(table.begin(), table.end(), (unsigned char) 0xFF);
+                        if (Staged) {
+                            for (int t = 0; t < SPARSE_TILE_THREADS; t++) {
+                                sparse_stage_weight_tile(staged.data(), w + p.sourceOffset, p.sourceStride, p.packed.cols, t);
+                            }
+                        }
+                        for (int t = 0; t < SPARSE_TILE_THREADS; t++) {
+                            sparse_prune_thread<Staged>(p, t, packed, dense, table.data(), w, staged.data(), beta, absSum, keptSum);
+                        }
+                        for (int t = 0; t < SPARSE_TILE_THREADS; t++) sparse_write_metadata_chunk(packed, p.packed, table.data(), t);
+                    }
+                    partials[2 * block] = absSum;
+                    partials[2 * block + 1] = keptSum;
+                }
+            }
+
             int main(int argc, char** argv) {
                 std::string op = argv[1], dir = argv[argc - 1];
                 if (op == "prune") {
@@ -38,24 +70,8 @@ class SparseWeightsHostTest {
                     std::vector<unsigned char> w = load(dir + "/w.bin");
                     std::vector<unsigned char> packed((rows / blockRows - 1) * stride + (long long) blockRows * cols / 8 * 9, 0xA5);
                     std::vector<unsigned char> dense((size_t) rows * cols * 2, 0xA5), partials((size_t) blocks * 8, 0xFF);
-                    std::vector<float> staged(SPARSE_TILE_COLS * SPARSE_STAGE_STRIDE);
-                    long long tiles = (long long) (rows / SPARSE_TILE_ROWS) * (cols / SPARSE_TILE_COLS);
-                    for (int block = 0; block < blocks; block++) {
-                        float absSum = 0, keptSum = 0;
-                        for (long long tile = block; tile < tiles; tile += blocks) {
-                            SparsePruneTile p = sparse_prune_tile_at(tile, stride, blockRows, transposed, rows, cols);
-                            if (transposed) {
-                                std::fill(staged.begin(), staged.end(), sparse_bits_float(0x7FC00000u));
-                                for (int t = 0; t < SPARSE_TILE_THREADS; t++) sparse_stage_tile(staged.data(), as<float>(w) + p.sourceOffset, p.sourceStride, t);
-                            }
-                            for (int t = 0; t < SPARSE_TILE_THREADS; t++) {
-                                sparse_prune_thread(p, t, packed.data(), as<unsigned short>(dense), as<float>(w),
-                                                    transposed ? staged.data() : nullptr, beta, absSum, keptSum);
-                            }
-                        }
-                        as<float>(partials)[2 * block] = absSum;
-                        as<float>(partials)[2 * block + 1] = keptSum;
-                    }
+                    (transposed ? prune<true> : prune<false>)(rows, cols, blockRows, stride, beta, blocks, as<float>(w), packed.data(),
+                                                              as<unsigned short>(dense), as<float>(partials));
                     save(dir + "/packed.out", packed);
                     save(dir + "/dense.out", dense);
                     save(dir + "/partials.out", partials);
@@ -86,18 +102,19 @@ class SparseWeightsHostTest {
     @Test
     void pruneWritesSoftThresholdPackedAsCusparseLtForEveryBlockLayout() {
         var rng = new SplittableRandom(SEED);
-        // rows, cols, blockRows, stride slack, transposed, blocks (-1: the launcher's grid)
+        // rows, cols, blockRows, stride slack, transposed, blocks (-1: the launcher's grid). Tiles are
+        // 128 columns wide, the last of a band narrower.
         int[][] cases = {
-                {192, 96, 64, 48, 0, -1},   // 3 expert blocks with gaps between them, 3 column tiles
-                {192, 96, 64, 48, 1, 5},    // the same transposed, grid-stride over 9 tiles with 5 blocks
-                {128, 64, 128, 0, 1, -1},   // one block of two metadata row blocks
-                {128, 64, 128, 0, 0, 3},
+                {192, 160, 64, 48, 0, -1},  // 3 expert blocks with gaps between them, a 128- and a 32-column tile per band
+                {192, 160, 64, 48, 1, 5},   // the same transposed, grid-stride over 6 tiles with 5 blocks
+                {128, 288, 128, 0, 1, -1},  // one block of two metadata row bands, 3 column tiles
+                {128, 64, 128, 0, 0, 1},    // a single narrow tile per band, one block for both
         };
         for (int[] c : cases) {
             int rows = c[0], cols = c[1], blockRows = c[2];
             boolean transposed = c[4] == 1;
             long stride = SparseFfnKernels.packedBytes(blockRows, cols) + c[3];
-            int blocks = c[5] > 0 ? c[5] : SparseFfnKernels.tileBlocks(rows, cols);
+            int blocks = c[5] > 0 ? c[5] : SparseFfnKernels.weightPartialsCount(rows, cols) / 2;
             float beta = 1.37f;
             String what = Arrays.toString(c) + ", seed " + SEED;
 
