@@ -6,6 +6,9 @@ import dev.sparsetrain.tensor.DType;
 import dev.sparsetrain.tensor.SparseKernels;
 import dev.sparsetrain.tensor.Tensor;
 import java.util.Arrays;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
 
 /**
  * The sparse FFN of SPEC.md §3 on one GPU: our kernels ({@link SparseFfnKernels}) prune and pack the
@@ -50,6 +53,8 @@ final class CudaSparseKernels implements SparseKernels, AutoCloseable {
     /** The device router's workspace and its counts-and-offsets output [2E+1]. */
     private final DeviceScratch routeWorkspace;
     private Tensor routeCounts;
+    /** The (f, d, capacity) combinations whose GEMM plans {@link #prepareGemms} has built. */
+    private final Set<List<Integer>> prepared = new HashSet<>();
 
     /** {@code backend} does the host transfers; the other parts are its own. */
     CudaSparseKernels(CudaBackend backend, CudaContext context, CudaMemory memory, KernelLauncher launcher, SparseMatmul sparse,
@@ -196,6 +201,7 @@ final class CudaSparseKernels implements SparseKernels, AutoCloseable {
             throw new IllegalArgumentException("upProject: weight " + w.rows() + "x" + w.cols() + " in " + w.experts() + " experts does not match "
                     + a.neurons + " neurons in " + a.experts + " experts of width " + d);
         }
+        prepareGemms(f, d, a.capacityRows);
         a.rowOffsets = rowOffsets.clone();
         a.perm = perm;
         int rows = a.rows();
@@ -214,6 +220,24 @@ final class CudaSparseKernels implements SparseKernels, AutoCloseable {
         SparseFfnKernels.relu2TopTwo(launcher, z, false, ptr(a.rowOffsetsOnDevice), a.experts, rows, f, ptr(a.packedA), ptr(a.denseA),
                 ptr(a.keptRelu), ptr(a.nibbles), ptr(a.partials));
         if (libraryCompress) compressRows(a, a.packedA, a.denseA);
+    }
+
+    /**
+     * Builds, once per (f, d, capacity), the cuSPARSELt plans of every expert row count the router
+     * can produce (multiples of {@link #ROUTED_ROW_BUCKET} up to the capacity) for both GEMM forms:
+     * a plan's first use costs an algorithm search (and, first in its family, a check against
+     * cuBLASLt), tens to hundreds of milliseconds, which would otherwise land in whichever training
+     * steps first meet each expert load. At the 1b shapes this takes seconds, once, when the sparse
+     * phase starts.
+     */
+    private void prepareGemms(int f, int d, int capacity) {
+        if (!prepared.add(List.of(f, d, capacity))) return;
+        for (int rows = ROUTED_ROW_BUCKET; rows <= capacity; rows += ROUTED_ROW_BUCKET) {
+            // GEMMs 1 and 3: Zᵀ [f, rows] = W [f, d] · (routed rows [rows, d])ᵀ, D column-major.
+            sparse.prepare(true, true, d, f, rows, d);
+            // GEMMs 2 and 4: [rows, d] = A or dZ [rows, f] · W block [f, d].
+            sparse.prepare(false, false, d, rows, d, f);
+        }
     }
 
     /**

@@ -35,8 +35,8 @@ import java.util.Map;
  * </ol>
  * <b>Families.</b> The sparse FFN's per-expert GEMMs change n (an expert's routed rows) from step
  * to step. The check's random operands are made on the host and cost hundreds of milliseconds at
- * training shapes, so it runs once per family: the same m, k, orders and B stride with n in the same
- * {@value #FAMILY_ROWS}-row band. Every other n of a family gets a plan of its own on the layout
+ * training shapes, so it runs once per family: the same k, orders and B stride with m and n in the
+ * same {@value #FAMILY_ROWS}-row bands. Every other n of a family gets a plan of its own on the layout
  * description the family's first shape settled on, and its own search (on zeroed scratch operands:
  * the timings do not depend on the values; tens of milliseconds on the GPU), because an algorithm id
  * is only meaningful for the shape it was found for.
@@ -58,10 +58,14 @@ final class SparseMatmul implements AutoCloseable {
     /** Width of the n bands within which shapes share one searched and checked algorithm. */
     static final int FAMILY_ROWS = 1024;
 
-    /** The shapes that share a searched and checked algorithm: a {@link PlanKey} with n reduced to its band. */
-    record FamilyKey(int m, int nBand, int k, boolean bColMajor, int ldb, boolean dColMajor) {
+    /**
+     * The shapes that share a checked layout description: a {@link PlanKey} with m and n reduced to
+     * their bands (the sparse FFN varies n in GEMMs 1 and 3, where the tokens are B's columns, and m
+     * in GEMMs 2 and 4, where they are the sparse operand's rows).
+     */
+    record FamilyKey(int mBand, int nBand, int k, boolean bColMajor, int ldb, boolean dColMajor) {
         static FamilyKey of(PlanKey key) {
-            return new FamilyKey(key.m(), (key.n() - 1) / FAMILY_ROWS, key.k(), key.bColMajor(), key.ldb(), key.dColMajor());
+            return new FamilyKey((key.m() - 1) / FAMILY_ROWS, (key.n() - 1) / FAMILY_ROWS, key.k(), key.bColMajor(), key.ldb(), key.dColMajor());
         }
     }
 

@@ -74,6 +74,8 @@ class SparseMatmulRulesTest {
         assertNotEquals(first, SparseMatmul.FamilyKey.of(new SparseMatmul.PlanKey(2048, band + 1, 2048, true, 2048, true)), "next band");
         assertEquals(SparseMatmul.FamilyKey.of(new SparseMatmul.PlanKey(2048, band + 1, 2048, true, 2048, true)),
                 SparseMatmul.FamilyKey.of(new SparseMatmul.PlanKey(2048, 2 * band, 2048, true, 2048, true)));
+        assertEquals(SparseMatmul.FamilyKey.of(new SparseMatmul.PlanKey(band + 64, 2048, 2048, false, 2048, false)),
+                SparseMatmul.FamilyKey.of(new SparseMatmul.PlanKey(2 * band, 2048, 2048, false, 2048, false)), "m is banded too");
         for (var other : new SparseMatmul.PlanKey[] {new SparseMatmul.PlanKey(1024, 64, 2048, true, 2048, true),
                 new SparseMatmul.PlanKey(2048, 64, 1024, true, 2048, true), new SparseMatmul.PlanKey(2048, 64, 2048, false, 2048, true),
                 new SparseMatmul.PlanKey(2048, 64, 2048, true, 4096, true), new SparseMatmul.PlanKey(2048, 64, 2048, true, 2048, false)}) {
