@@ -13,11 +13,13 @@ import java.util.Map;
 import java.util.function.Supplier;
 
 /**
- * The CUDA backend, first slice: fp32 storage on one GPU. Memory through the driver API, GEMMs
- * through cuBLASLt ({@link DenseMatmul}) in the {@link GemmPrecision} chosen when the backend opens
- * (bf16 tensor cores by default, fp32 on request), every other op in fp32 a kernel of {@code kernels/*.cu}
- * launched by {@link CudaKernels}. All work is queued on one stream; reductions that return a value
- * to the host ({@link #sumSquares}, {@link #crossEntropy}) and downloads synchronise.
+ * The CUDA backend on one GPU: fp32 tensors (parameters, master weights, optimizer state and
+ * activations), GEMMs through cuBLASLt ({@link DenseMatmul}) in the {@link GemmPrecision} chosen when
+ * the backend opens (bf16 tensor cores by default, fp32 on request), attention by the kernels
+ * {@link AttentionKernel} selects, every other op a kernel of {@code kernels/*.cu} launched by
+ * {@link CudaKernels}, and the sparse FFN ({@link #sparse()}: our kernels and cuSPARSELt). All work
+ * is queued on one stream; reductions that return a value to the host ({@link #sumSquares},
+ * {@link #crossEntropy}), downloads and the sparse router's expert counts synchronise.
  *
  * <p>Use from one thread at a time. Buffers are freed by {@link CudaStorage#close()} or, at the
  * latest, by {@link #close()}; never by a cleaner.

@@ -7,7 +7,7 @@ import dev.sparsetrain.tensor.Tensor;
 import java.util.List;
 
 /**
- * The host side of the fp32 kernels in {@code src/main/resources/kernels/*.cu}: one method per
+ * The host side of the model ops' kernels in {@code src/main/resources/kernels/*.cu}: one method per
  * {@link dev.sparsetrain.tensor.Backend} op, taking the launcher and that op's parameters. Each
  * checks shapes and dtypes (a wrong shape must fail here with a message, never as a device
  * fault), picks the launch shape and launches with arguments in the kernel's parameter order:
