@@ -5,16 +5,7 @@
 
 constexpr int CONVERT_THREADS = 256;
 
-// The bf16 bits nearest to f. A NaN keeps its sign and top mantissa bits and gets the quiet bit set,
-// since dropping the low 16 bits could leave a zero mantissa, i.e. an infinity.
-__host__ __device__ inline unsigned short bf16_bits_round_nearest_even(float f) {
-    union { float f; unsigned int u; } v;
-    v.f = f;
-    unsigned int bits = v.u;
-    if ((bits & 0x7FFFFFFFu) > 0x7F800000u) return (unsigned short) ((bits >> 16) | 0x0040u);
-    unsigned int lsb = (bits >> 16) & 1u;
-    return (unsigned short) ((bits + 0x7FFFu + lsb) >> 16);
-}
+#include "bf16.cuh"
 
 // out[i] = bf16(in[i]) for i < n. Four elements per thread step (one 16-byte load, one 8-byte store)
 // when the pointers allow it; operands that are views into a larger buffer may start at any float,

@@ -5,6 +5,8 @@
 // Centres and scores accumulate in double, like the CPU oracles (ExpertCentres, Router.scores): a
 // product of two floats is exact in double, so only the order of the additions differs.
 
+#include "bf16.cuh"
+
 constexpr int SPARSE_CENTRES_THREADS = 1024;
 // A centres block: 32 adjacent columns of one expert, each summed by 32 row lanes.
 constexpr int CENTRES_COLUMNS = 32;
@@ -18,18 +20,6 @@ constexpr int SCORES_TOKENS = SPARSE_SCORES_THREADS / 32 * SCORES_TOKENS_PER_WAR
 constexpr int SCORES_CHUNK = 256;
 
 constexpr int SPARSE_ROWS_THREADS = 256;
-
-// Copy of convert.cu's rounding (a test keeps them identical): the bf16 bits nearest to f. A NaN keeps
-// its sign and top mantissa bits and gets the quiet bit set, since dropping the low 16 bits could leave
-// a zero mantissa, i.e. an infinity.
-__host__ __device__ inline unsigned short bf16_bits_round_nearest_even(float f) {
-    union { float f; unsigned int u; } v;
-    v.f = f;
-    unsigned int bits = v.u;
-    if ((bits & 0x7FFFFFFFu) > 0x7F800000u) return (unsigned short) ((bits >> 16) | 0x0040u);
-    unsigned int lsb = (bits >> 16) & 1u;
-    return (unsigned short) ((bits + 0x7FFFu + lsb) >> 16);
-}
 
 __host__ __device__ inline float sparse_bf16_to_float(unsigned int bits) {
     union { unsigned int u; float f; } v;

@@ -8,12 +8,14 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.TreeMap;
 import java.util.function.Supplier;
 
 /**
  * The project's kernels as loaded CUDA modules: every {@code kernels/*.cu} resource compiled by NVRTC
- * for this device (through the disk {@link KernelCache}), loaded on first use, and functions looked
- * up by their {@code extern "C"} names (cached, since a launch must not search modules).
+ * for this device (through the disk {@link KernelCache}) with the {@code kernels/*.cuh} resources as
+ * the headers it may include, loaded on first use, and functions looked up by their
+ * {@code extern "C"} names (cached, since a launch must not search modules).
  *
  * <p>All modules load together on the first lookup: a kernel name does not say which file holds it,
  * and with the cache warm loading every module takes milliseconds.
@@ -54,10 +56,17 @@ final class KernelModules implements AutoCloseable {
 
     private void loadAll() {
         String version = nvrtc.version();
-        for (var source : sources.get().entrySet()) {
+        Map<String, String> all = sources.get(), headers = new TreeMap<>();
+        all.forEach((file, text) -> {
+            if (KernelSources.isHeader(file)) headers.put(file, text);
+        });
+        // Every header goes into every key: a header edit recompiles what may include it.
+        StringBuilder headerText = new StringBuilder();
+        headers.forEach((file, text) -> headerText.append(file).append('\n').append(text));
+        for (var source : all.entrySet()) {
             String name = source.getKey();
-            if (modules.containsKey(name)) continue;
-            String key = KernelCache.key(name, source.getValue(), options, version);
+            if (KernelSources.isHeader(name) || modules.containsKey(name)) continue;
+            String key = KernelCache.key(name, source.getValue() + headerText, options, version);
             var cached = cache.read(name, key);
             if (cached.isPresent()) {
                 Driver.ModuleLoad load = load(cached.get());
@@ -68,7 +77,7 @@ final class KernelModules implements AutoCloseable {
                 // A stale or damaged cache entry: fall through and rebuild it.
             }
             System.err.println("compiling " + KernelSources.FOLDER + "/" + name + " with NVRTC " + version + " " + options);
-            byte[] cubin = nvrtc.compileToCubin(source.getValue(), name, options);
+            byte[] cubin = nvrtc.compileToCubin(source.getValue(), name, options, headers);
             Driver.ModuleLoad load = load(cubin);
             driver.check(load.code(), "cuModuleLoadData(" + name + ")");
             cache.write(name, key, cubin);

@@ -16,16 +16,22 @@ import java.util.zip.ZipEntry;
 import java.util.zip.ZipFile;
 
 /**
- * The CUDA C++ sources shipped as {@code kernels/*.cu} resources, read from wherever this class was
- * loaded: the build's classes directory, or the jar of a distribution. Resources cannot be listed
- * through the class loader, so the code source itself is opened.
+ * The CUDA C++ sources shipped as {@code kernels/*.cu} resources, and the {@code kernels/*.cuh}
+ * headers they include (one definition of helpers several sources share), read from wherever this
+ * class was loaded: the build's classes directory, or the jar of a distribution. Resources cannot be
+ * listed through the class loader, so the code source itself is opened.
  */
 final class KernelSources {
     static final String FOLDER = "kernels";
 
     private KernelSources() {}
 
-    /** File name ("rmsnorm.cu") to source text, sorted by name, of the kernels next to this class. */
+    /** Whether a resource of the kernels folder is a header (compiled only as part of the sources that include it). */
+    static boolean isHeader(String file) { return file.endsWith(".cuh"); }
+
+    private static boolean isKernelFile(String file) { return file.endsWith(".cu") || isHeader(file); }
+
+    /** File name ("rmsnorm.cu", "bf16.cuh") to text, sorted by name, of the kernel sources and headers next to this class. */
     static Map<String, String> load() {
         URL location = KernelSources.class.getProtectionDomain().getCodeSource().getLocation();
         try {
@@ -42,7 +48,7 @@ final class KernelSources {
             if (Files.isDirectory(codeSource)) {
                 Path dir = codeSource.resolve(FOLDER);
                 if (Files.isDirectory(dir)) {
-                    try (DirectoryStream<Path> files = Files.newDirectoryStream(dir, "*.cu")) {
+                    try (DirectoryStream<Path> files = Files.newDirectoryStream(dir, "*.{cu,cuh}")) {
                         for (Path f : files) sources.put(f.getFileName().toString(), Files.readString(f, StandardCharsets.UTF_8));
                     }
                 }
@@ -52,7 +58,7 @@ final class KernelSources {
                     while (entries.hasMoreElements()) {
                         ZipEntry e = entries.nextElement();
                         String n = e.getName();
-                        if (e.isDirectory() || !n.startsWith(FOLDER + "/") || !n.endsWith(".cu") || n.indexOf('/', FOLDER.length() + 1) >= 0) continue;
+                        if (e.isDirectory() || !n.startsWith(FOLDER + "/") || !isKernelFile(n) || n.indexOf('/', FOLDER.length() + 1) >= 0) continue;
                         try (InputStream in = jar.getInputStream(e)) {
                             sources.put(n.substring(FOLDER.length() + 1), new String(in.readAllBytes(), StandardCharsets.UTF_8));
                         }

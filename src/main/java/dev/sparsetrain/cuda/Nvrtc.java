@@ -10,6 +10,7 @@ import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.MemorySegment;
 import java.lang.invoke.MethodHandle;
 import java.util.List;
+import java.util.Map;
 
 /**
  * Hand-written downcalls into NVRTC, written from NVIDIA's documented signatures (no nvrtc.h on the
@@ -56,13 +57,25 @@ final class Nvrtc {
 
     /**
      * Compiles {@code source} (named {@code name} in diagnostics) with {@code options} to a cubin for
-     * the real architecture the options name. A compile error throws with NVRTC's program log.
+     * the real architecture the options name; {@code headers} (include name to text) are what its
+     * {@code #include "..."} lines may name. A compile error throws with NVRTC's program log.
      */
-    byte[] compileToCubin(String source, String name, List<String> options) {
+    byte[] compileToCubin(String source, String name, List<String> options, Map<String, String> headers) {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment programOut = arena.allocate(JAVA_LONG);
-            check((int) createProgram.invokeExact(programOut, arena.allocateFrom(source), arena.allocateFrom(name), 0,
-                    MemorySegment.NULL, MemorySegment.NULL), "nvrtcCreateProgram(" + name + ")");
+            MemorySegment headerTexts = MemorySegment.NULL, headerNames = MemorySegment.NULL;
+            if (!headers.isEmpty()) {
+                headerTexts = arena.allocate(ADDRESS, headers.size());
+                headerNames = arena.allocate(ADDRESS, headers.size());
+                int i = 0;
+                for (var h : headers.entrySet()) {
+                    headerNames.setAtIndex(ADDRESS, i, arena.allocateFrom(h.getKey()));
+                    headerTexts.setAtIndex(ADDRESS, i, arena.allocateFrom(h.getValue()));
+                    i++;
+                }
+            }
+            check((int) createProgram.invokeExact(programOut, arena.allocateFrom(source), arena.allocateFrom(name), headers.size(),
+                    headerTexts, headerNames), "nvrtcCreateProgram(" + name + ")");
             long program = programOut.get(JAVA_LONG, 0);
             try {
                 MemorySegment optionArray = arena.allocate(ADDRESS, Math.max(1, options.size()));

@@ -71,13 +71,27 @@ class KernelCompileTest {
     }
 
     @Test
-    void sourcesNeedNoHostHeaders() {
-        // NVRTC compiles without the host's C++ library: device code only.
-        for (String source : ALL_SOURCES) {
-            String text = KernelSignatures.text(source);
-            assertFalse(text.contains("#include"), source + " includes a header, which NVRTC cannot find");
-            assertFalse(text.contains("std::"), source + " uses the C++ standard library, which NVRTC does not have");
+    void sourcesIncludeOnlyTheProjectsOwnHeaders() throws URISyntaxException, IOException {
+        // NVRTC compiles without the host's C++ library (device code only) and finds only the .cuh
+        // resources the backend hands it, so those are the only headers a source may include.
+        Path dir = Path.of(CudaKernels.class.getResource("/kernels").toURI());
+        Set<String> headers;
+        try (Stream<Path> list = Files.list(dir)) {
+            headers = list.map(p -> p.getFileName().toString()).filter(n -> n.endsWith(".cuh")).collect(Collectors.toSet());
         }
+        var include = java.util.regex.Pattern.compile("^\\s*#\\s*include\\s*(\\S+)", java.util.regex.Pattern.MULTILINE);
+        var texts = new java.util.TreeMap<String, String>();
+        for (String source : ALL_SOURCES) texts.put(source, KernelSignatures.raw(source));
+        for (String header : headers) texts.put(header, KernelSignatures.raw(header));
+        texts.forEach((file, text) -> {
+            var m = include.matcher(text);
+            while (m.find()) {
+                String target = m.group(1);
+                assertTrue(target.startsWith("\"") && headers.contains(target.substring(1, target.length() - 1)),
+                        file + " includes " + target + ", which is not one of the kernels' own headers " + headers);
+            }
+            assertFalse(text.contains("std::"), file + " uses the C++ standard library, which NVRTC does not have");
+        });
     }
 
     @Test

@@ -27,7 +27,30 @@ final class KernelSignatures {
     record Kernel(String source, String name, List<Param> params, int maxThreads) {}
 
     /** The text of one resource under /kernels/. */
+    /**
+     * A kernel resource with its {@code #include "x.cuh"} lines replaced by those headers' text (each
+     * header once, as {@code #pragma once} makes the compilers do): what the compilers see, for the
+     * parser and for host programs built from a source.
+     */
     static String text(String source) {
+        return inlined(source, new java.util.HashSet<>());
+    }
+
+    private static String inlined(String file, java.util.Set<String> seen) {
+        var out = new StringBuilder();
+        for (String line : raw(file).split("\n", -1)) {
+            var m = java.util.regex.Pattern.compile("^\\s*#\\s*include\\s*\"([^\"]+)\"").matcher(line);
+            if (m.find()) {
+                if (seen.add(m.group(1))) out.append(inlined(m.group(1), seen));
+            } else if (!line.strip().equals("#pragma once")) {
+                out.append(line).append('\n');
+            }
+        }
+        return out.toString();
+    }
+
+    /** A kernel resource exactly as stored. */
+    static String raw(String source) {
         try (InputStream in = KernelSignatures.class.getResourceAsStream("/kernels/" + source)) {
             if (in == null) throw new IllegalStateException("kernel source /kernels/" + source + " is not on the class path");
             return new String(in.readAllBytes(), StandardCharsets.UTF_8);

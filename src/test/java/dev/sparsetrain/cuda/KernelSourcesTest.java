@@ -1,6 +1,7 @@
 package dev.sparsetrain.cuda;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -15,11 +16,12 @@ import java.util.zip.ZipOutputStream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** Kernel sources are found next to the classes, in a directory build and in a jar alike. */
+/** Kernel sources and their headers are found next to the classes, in a directory build and in a jar alike. */
 class KernelSourcesTest {
     private static final Map<String, String> FILES = Map.of(
             "kernels/add.cu", "extern \"C\" __global__ void add() {}",
-            "kernels/norm.cu", "extern \"C\" __global__ void norm() {}",
+            "kernels/norm.cu", "#include \"half.cuh\"\nextern \"C\" __global__ void norm() {}",
+            "kernels/half.cuh", "#pragma once\n__device__ inline float half(float x) { return x / 2; }",
             "kernels/README.md", "not a kernel",
             "kernels/lab/old.cu", "a kernel lab version, not shipped",
             "presets/tiny.json", "{}");
@@ -54,6 +56,12 @@ class KernelSourcesTest {
     }
 
     @Test
+    void headersAreTheCuhFiles() {
+        assertTrue(KernelSources.isHeader("half.cuh"));
+        assertFalse(KernelSources.isHeader("norm.cu"));
+    }
+
+    @Test
     void noKernelsIsABrokenBuild() throws IOException {
         Path classes = Files.createDirectories(tmp.resolve("classes/kernels"));
         var e = assertThrows(CudaException.class, () -> KernelSources.load(classes.getParent()));
@@ -61,6 +69,6 @@ class KernelSourcesTest {
     }
 
     private static Map<String, String> expected() {
-        return Map.of("add.cu", FILES.get("kernels/add.cu"), "norm.cu", FILES.get("kernels/norm.cu"));
+        return Map.of("add.cu", FILES.get("kernels/add.cu"), "norm.cu", FILES.get("kernels/norm.cu"), "half.cuh", FILES.get("kernels/half.cuh"));
     }
 }

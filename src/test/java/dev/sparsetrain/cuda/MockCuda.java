@@ -115,11 +115,18 @@ final class MockCuda {
             #include <stdlib.h>
             #include <string.h>
             typedef struct { char* source; char log[256]; } program;
-            static int compiles;
+            static int compiles, headers;
             int mock_compiles(void) { return compiles; }
+            /* The headers of the latest program whose names all end in .cuh and whose texts are non-empty: -1 otherwise. */
+            int mock_headers(void) { return headers; }
             int nvrtcVersion(int* major, int* minor) { *major = 13; *minor = 0; return 0; }
             const char* nvrtcGetErrorString(int r) { return r == 6 ? "NVRTC_ERROR_COMPILATION" : "NVRTC_ERROR_MOCK"; }
             int nvrtcCreateProgram(program** p, const char* src, const char* name, int n, const char* const* h, const char* const* in) {
+              headers = n;
+              for (int i = 0; i < n; i++) {
+                size_t len = strlen(in[i]);
+                if (len < 4 || strcmp(in[i] + len - 4, ".cuh") || !h[i][0]) headers = -1;
+              }
               program* q = calloc(1, sizeof(program)); q->source = strdup(src); strncpy(q->log, name, 100); *p = q; return 0;
             }
             int nvrtcDestroyProgram(program** p) { free((*p)->source); free(*p); *p = NULL; return 0; }
@@ -262,6 +269,9 @@ final class MockCuda {
     int sharedAttribute() { return counter(driver, "mock_shared_attribute"); }
 
     int compiles() { return counter(nvrtc, "mock_compiles"); }
+
+    /** How many headers the latest NVRTC program was given (-1: one was not a named, non-empty .cuh). */
+    int headers() { return counter(nvrtc, "mock_headers"); }
 
     int cublasHandles() { return counter(cublasLt, "mock_handles"); }
 

@@ -156,6 +156,23 @@ class MockDriverTest {
     }
 
     @Test
+    void headersGoToNvrtcWithEverySourceAndIntoItsCacheKeyButAreNotCompiledAlone() {
+        var withHeader = new java.util.HashMap<>(KERNELS);
+        withHeader.put("scale.cuh", "#pragma once\n__device__ inline float twice(float x) { return 2 * x; }");
+        int compiles = mock.compiles();
+        try (CudaBackend b = open(withHeader)) {
+            b.launcher().launch("fill_ramp", 1, 1, 1, 1, 1, 0, CudaStorage.ptr(b.zeros(DType.F32, 1)), 1, 1f, 0L);
+        }
+        assertEquals(compiles + 1, mock.compiles(), "one source compiled, the header only with it");
+        assertEquals(1, mock.headers(), "the .cuh went to nvrtcCreateProgram by name");
+        withHeader.put("scale.cuh", "#pragma once\n__device__ inline float twice(float x) { return x + x; }");
+        try (CudaBackend b = open(withHeader)) {
+            b.launcher().launch("fill_ramp", 1, 1, 1, 1, 1, 0, CudaStorage.ptr(b.zeros(DType.F32, 1)), 1, 1f, 0L);
+        }
+        assertEquals(compiles + 2, mock.compiles(), "an edited header recompiles the sources: it is part of their cache key");
+    }
+
+    @Test
     void aCompileErrorCarriesTheProgramLog() {
         try (CudaBackend b = open(Map.of("broken.cu", "SYNTAX_ERROR __global__"))) {
             var e = assertThrows(CudaException.class, () -> b.launcher().launch("fill_ramp", 1, 1, 1, 1, 1, 0));

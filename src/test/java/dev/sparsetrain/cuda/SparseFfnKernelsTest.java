@@ -228,34 +228,6 @@ class SparseFfnKernelsTest {
         assertRejected("needs the 24 partials", () -> SparseFfnKernels.activationStats(new float[23], 192, 320));
     }
 
-    // ---- sources -------------------------------------------------------------------------------------
-
-    @Test
-    void sharedDeviceHelpersAreIdenticalCopies() {
-        // NVRTC compiles every .cu alone, so the weight and activation kernels each carry the helpers.
-        assertEquals(sharedPart("sparse_weights.cu"), sharedPart("sparse_activations.cu"),
-                "the shared parts of sparse_weights.cu and sparse_activations.cu must be identical");
-        String rounding = roundingFunction("convert.cu");
-        for (String source : SparseFfnKernels.SOURCES) {
-            assertEquals(rounding, roundingFunction(source), source + " must carry convert.cu's bf16 rounding unchanged");
-        }
-    }
-
-    private static String sharedPart(String source) {
-        String text = KernelSignatures.text(source);
-        int start = text.indexOf("// ---- shared by sparse_weights.cu and sparse_activations.cu");
-        int end = text.indexOf("// ---- end of the shared part");
-        assertTrue(start >= 0 && end > start, source + " marks its shared part");
-        return text.substring(start, end);
-    }
-
-    private static String roundingFunction(String source) {
-        String text = KernelSignatures.text(source);
-        int start = text.indexOf("__host__ __device__ inline unsigned short bf16_bits_round_nearest_even(float f) {");
-        assertTrue(start >= 0, source + " defines bf16_bits_round_nearest_even");
-        return text.substring(start, text.indexOf("\n}\n", start));
-    }
-
     // ---- helpers -------------------------------------------------------------------------------------
 
     private static void assertRejected(String messagePart, Executable call) {
