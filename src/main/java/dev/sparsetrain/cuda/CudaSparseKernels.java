@@ -210,13 +210,7 @@ final class CudaSparseKernels implements SparseKernels, AutoCloseable {
         if (a.gatheredX == null || a.gatheredX.dim(1) != d) a.gatheredX = memory.allocate(DType.BF16, a.capacityRows, d);
         SparseFfnKernels.gatherRows(launcher, ptr(a.gatheredX), ptr(x), ptr(perm), rows, d);
         long z = preActivations.atLeast((long) a.capacityRows * f * 2);
-        for (int e = 0; e < a.experts; e++) {
-            int pe = a.expertRows(e);
-            if (pe == 0) continue;
-            // Z_eᵀ [f, P_e] = W1e_e [f, d] · X_eᵀ, written column-major: Z_e row-major [P_e, f].
-            sparse.run(z + (long) a.rowOffsets[e] * f * 2, true, w.block(e), rowAddress(a.gatheredX, a.rowOffsets[e], d), true, d,
-                    f, pe, d, 1f, 0f);
-        }
+        weightTimesRouted(z, w, a, ptr(a.gatheredX)); // GEMM 1: Z_e = X_e·W1e_eᵀ
         SparseFfnKernels.relu2TopTwo(launcher, z, false, ptr(a.rowOffsetsOnDevice), a.experts, rows, f, ptr(a.packedA), ptr(a.denseA),
                 ptr(a.keptRelu), ptr(a.nibbles), ptr(a.partials));
         if (libraryCompress) compressRows(a, a.packedA, a.denseA);
@@ -275,11 +269,7 @@ final class CudaSparseKernels implements SparseKernels, AutoCloseable {
         writes();
         CudaPackedActivations a = CudaPackedActivations.of(act);
         a.requireForward();
-        CudaPackedWeight w = CudaPackedWeight.of(w2t);
-        int d = w.cols();
-        requireRows(y, d, "downProject y");
-        sparseTimesWeight(a, ptr(a.packedA), w, d);
-        SparseFfnKernels.scatterRows(launcher, ptr(y), routedOutput.atLeast((long) a.capacityRows * d * 2), ptr(a.perm), a.rows(), d);
+        sparseTimesWeight(y, a, a.packedA, CudaPackedWeight.of(w2t), "downProject y");
     }
 
     // ---- backward ------------------------------------------------------------------------------------
@@ -293,12 +283,7 @@ final class CudaSparseKernels implements SparseKernels, AutoCloseable {
         int d = w.cols(), f = a.f, rows = a.rows();
         long dyRows = gatherGradient(a, dY, d);
         long dA = preActivations.atLeast((long) a.capacityRows * f * 2);
-        for (int e = 0; e < a.experts; e++) {
-            int pe = a.expertRows(e);
-            if (pe == 0) continue;
-            // dA_eᵀ [f, P_e] = W2eᵀ_e [f, d] · dY_eᵀ, written column-major: dA_e row-major [P_e, f].
-            sparse.run(dA + (long) a.rowOffsets[e] * f * 2, true, w.block(e), dyRows + (long) a.rowOffsets[e] * d * 2, true, d, f, pe, d, 1f, 0f);
-        }
+        weightTimesRouted(dA, w, a, dyRows); // GEMM 3: dA_e = dY_e·W2e_e, dense; kept only on A's pattern below
         SparseFfnKernels.activationGradient(launcher, dA, false, ptr(a.rowOffsetsOnDevice), a.experts, rows, f, ptr(a.keptRelu),
                 ptr(a.nibbles), ptr(a.packedDz), ptr(a.denseDz));
         if (libraryCompress) compressRows(a, a.packedDz, a.denseDz);
@@ -309,11 +294,7 @@ final class CudaSparseKernels implements SparseKernels, AutoCloseable {
         writes();
         CudaPackedActivations a = CudaPackedActivations.of(act);
         a.requireForward();
-        CudaPackedWeight w = CudaPackedWeight.of(w1);
-        int d = w.cols();
-        requireRows(dx, d, "inputGradient dx");
-        sparseTimesWeight(a, ptr(a.packedDz), w, d);
-        SparseFfnKernels.scatterRows(launcher, ptr(dx), routedOutput.atLeast((long) a.capacityRows * d * 2), ptr(a.perm), a.rows(), d);
+        sparseTimesWeight(dx, a, a.packedDz, CudaPackedWeight.of(w1), "inputGradient dx");
     }
 
     @Override
@@ -349,13 +330,35 @@ final class CudaSparseKernels implements SparseKernels, AutoCloseable {
         }
     }
 
-    /** GEMMs 2 and 4: routed [P_e, d] = (A or dZ)_e packed [P_e, f] · weight block [f, d], into the routed-output scratch. */
-    private void sparseTimesWeight(CudaPackedActivations a, long packed, CudaPackedWeight w, int d) {
-        long out = routedOutput.atLeast((long) a.capacityRows * d * 2);
+    /**
+     * GEMMs 2 and 4: routed [P_e, d] = (A or dZ)_e packed [P_e, f] · the weight's dense block [f, d]
+     * per expert, into the routed-output scratch, then scattered back to token order into {@code out}.
+     */
+    private void sparseTimesWeight(Tensor out, CudaPackedActivations a, Tensor packed, CudaPackedWeight w, String what) {
+        int d = w.cols();
+        requireRows(out, d, what);
+        long routed = routedOutput.atLeast((long) a.capacityRows * d * 2);
         for (int e = 0; e < a.experts; e++) {
             int pe = a.expertRows(e);
             if (pe == 0) continue;
-            sparse.run(out + (long) a.rowOffsets[e] * d * 2, false, packed + a.packedOffsets[e], w.denseBlock(e), false, d, pe, d, a.f, 1f, 0f);
+            sparse.run(routed + (long) a.rowOffsets[e] * d * 2, false, ptr(packed) + a.packedOffsets[e], w.denseBlock(e), false, d, pe, d,
+                    a.f, 1f, 0f);
+        }
+        SparseFfnKernels.scatterRows(launcher, ptr(out), routed, ptr(a.perm), a.rows(), d);
+    }
+
+    /**
+     * GEMMs 1 and 3: per expert, the weight's sparse block [f, d] times the expert's routed rows
+     * [P_e, d] read as B = rowsᵀ (column-major), written column-major: [P_e, f] row-major into
+     * {@code out} (bf16 [P, f], the pre-activation scratch).
+     */
+    private void weightTimesRouted(long out, CudaPackedWeight w, CudaPackedActivations a, long routedRows) {
+        int d = w.cols(), f = a.f;
+        for (int e = 0; e < a.experts; e++) {
+            int pe = a.expertRows(e);
+            if (pe == 0) continue;
+            sparse.run(out + (long) a.rowOffsets[e] * f * 2, true, w.block(e), routedRows + (long) a.rowOffsets[e] * d * 2, true, d, f, pe, d,
+                    1f, 0f);
         }
     }
 
