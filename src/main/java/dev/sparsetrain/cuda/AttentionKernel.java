@@ -3,24 +3,22 @@ package dev.sparsetrain.cuda;
 import java.util.Locale;
 
 /**
- * Which kernels run the CUDA backend's attention. {@link #TC} is the tensor-core forward and backward of {@code attention_tc.cu} (bf16 operands, fp32 accumulation and
- * softmax; P and dS rounded to bf16 before their products, as in FlashAttention-2) for head dims 64
- * and 128, other head dims staying on the fp32 kernels; {@link #FA2} is the FlashAttention-2-style
- * rewrite of {@code attention_fa2.cu} (the same arithmetic on bf16 copies of the inputs made once
- * per call, cp.async double buffering, ldmatrix fragments, 128-query forward blocks and a one-kernel
- * backward with dQ by atomics) for head dims 64 and 128, other head dims taking what TC takes; it
- * needs an {@link AttentionScratch}. {@link #FP32} is the fp32 CUDA-core flash attention of
- * {@code attention.cu}, which matches the CPU backend within fp32 rounding. FA2 is the default
- * ({@link #DEFAULT}) since it passed the H200 selftest and cut the 1b step's attention from 160 to
- * 50 ms (docs/PERF.md); TC was the default before it, after it passed the same selftest and trained
- * to the same validation loss as FP32.
+ * Which kernels run the CUDA backend's attention. {@link #FA2} (the default, {@link #DEFAULT}) is the
+ * FlashAttention-2-style kernel pair of {@code attention_fa2.cu} for head dims 64 and 128: bf16
+ * copies of q, k, v made once per call, cp.async double buffering, ldmatrix fragments,
+ * {@code mma.sync} bf16 products with fp32 accumulation and softmax, P and dS rounded to bf16 before
+ * their products, 128-query forward blocks and a one-kernel backward with dQ by fp32 reductions; it
+ * needs an {@link AttentionScratch}, and other head dims take the fp32 kernels. {@link #FP32} is the
+ * fp32 CUDA-core flash attention of {@code attention.cu} for every head dim, which matches the CPU
+ * backend within fp32 rounding. (An earlier tensor-core kernel, {@code tc}, was removed once fa2
+ * passed the same H200 selftest three times faster: docs/PERF.md.)
  *
  * <p>Chosen by the system property {@value #PROPERTY} or, when that is unset, the environment
  * variable {@value #VARIABLE}; the property wins so a test or a launcher script can override the
  * environment. {@link #active()} reads the setting once per process.
  */
 public enum AttentionKernel {
-    FP32, TC, FA2;
+    FP32, FA2;
 
     public static final String VARIABLE = "SPARSETRAIN_ATTENTION";
     public static final String PROPERTY = "sparsetrain.attention";
@@ -42,30 +40,23 @@ public enum AttentionKernel {
         return Active.MODE;
     }
 
-    /** {@code fp32}, {@code tc} or {@code fa2} (any case, surrounding blanks ignored); {@code source} names where the value came from. */
+    /** {@code fp32} or {@code fa2} (any case, surrounding blanks ignored); {@code source} names where the value came from. */
     static AttentionKernel parse(String value, String source) {
         return switch (value.strip().toLowerCase(Locale.ROOT)) {
             case "fp32" -> FP32;
-            case "tc" -> TC;
             case "fa2" -> FA2;
             default -> throw new IllegalArgumentException(source + " is '" + value + "', which is not an attention mode; valid values: "
-                    + TC.label() + " (tensor cores for head dims 64 and 128), " + FA2.label()
-                    + " (FlashAttention-2-style tensor-core kernels for head dims 64 and 128) or " + FP32.label()
+                    + FA2.label() + " (FlashAttention-2-style tensor-core kernels for head dims 64 and 128) or " + FP32.label()
                     + " (fp32 CUDA cores); the default is " + DEFAULT.label());
         };
     }
 
-    /** Whether this mode runs {@code headDim} on bf16 tensor cores (the fa2 or the tc kernels), else on the fp32 kernels. */
+    /** Whether this mode runs {@code headDim} on bf16 tensor cores (the kernels of {@code attention_fa2.cu}), else on the fp32 kernels. */
     public boolean usesTensorCores(int headDim) {
-        return this != FP32 && (headDim == 64 || headDim == 128);
-    }
-
-    /** Whether this mode runs {@code headDim} on the kernels of {@code attention_fa2.cu}. */
-    public boolean usesFa2(int headDim) {
         return this == FA2 && (headDim == 64 || headDim == 128);
     }
 
-    /** "fp32", "tc" or "fa2", as the setting spells it. */
+    /** "fp32" or "fa2", as the setting spells it. */
     public String label() { return name().toLowerCase(Locale.ROOT); }
 
     /** Holder: the class initializer runs once, on the first {@link #active()}. */

@@ -21,7 +21,7 @@ import java.util.List;
 public final class CudaKernels {
     /** The kernel sources, resources under {@code /kernels/}; each kernel name occurs in exactly one. */
     public static final List<String> SOURCES = List.of(
-            "adamw.cu", "attention.cu", "attention_fa2.cu", "attention_tc.cu", "cross_entropy.cu", "elementwise.cu", "embedding.cu", "reductions.cu", "rope.cu");
+            "adamw.cu", "attention.cu", "attention_fa2.cu", "cross_entropy.cu", "elementwise.cu", "embedding.cu", "reductions.cu", "rope.cu");
 
     /** Blocks of the sum-of-squares kernel, hence the entries of its partial-sums buffer. */
     public static final int SUM_BLOCKS = 1024;
@@ -40,8 +40,6 @@ public final class CudaKernels {
     private static final int RMSNORM_BACKWARD_THREADS = 256, RMSNORM_BACKWARD_COLUMNS = 256 * 32;
     /** Mirrors ATTENTION_ROWS of attention.cu: queries (or keys) per block. */
     private static final int ATTENTION_ROWS = 64;
-    /** Mirrors TC_THREADS of attention_tc.cu (its TC_QUERIES equals ATTENTION_ROWS, so the grids agree). */
-    private static final int TC_ATTENTION_THREADS = 128;
     /** Mirror FA2_THREADS, FA2_FWD_QUERIES, FA2_BWD_KEYS and FA2_PASS_THREADS of attention_fa2.cu. */
     private static final int FA2_THREADS = 256, FA2_FORWARD_QUERIES = 128, FA2_BACKWARD_KEYS = 128, FA2_PASS_THREADS = 256;
 
@@ -211,7 +209,7 @@ public final class CudaKernels {
 
     /**
      * Causal GQA attention forward by {@code mode}; {@code scratch} may be null unless the mode runs
-     * this head dim on the fa2 kernels ({@link AttentionKernel#usesFa2}), whose bf16 copies of q, k, v it holds.
+     * this head dim on the fa2 kernels ({@link AttentionKernel#usesTensorCores}), whose bf16 copies of q, k, v it holds.
      */
     public static void attentionForward(KernelLauncher l, AttentionKernel mode, AttentionScratch scratch, Tensor out, Tensor lse,
                                         Tensor q, Tensor k, Tensor v, int batch, int seqLen, int nHeads, int nKvHeads, int headDim) {
@@ -221,21 +219,15 @@ public final class CudaKernels {
         a.requireKvShaped(v, "v");
         a.requireQueryShaped(out, "out");
         a.requireRowShaped(lse, "lse");
-        if (mode.usesFa2(headDim)) a.requireScratch(scratch);
+        if (mode.usesTensorCores(headDim)) a.requireScratch(scratch);
         if (a.isEmpty()) return;
-        if (mode.usesFa2(headDim)) {
+        if (mode.usesTensorCores(headDim)) {
             // attention_fa2.cu: bf16 copies, then 256 threads (8 warps x 16 queries) per 128 queries; the
             // query tile is the slowest grid dimension, so the longest tiles of every head start first.
             var copies = Fa2Copies.of(l, scratch, q, k, v);
             l.launch("attention_fa2_forward_hd" + headDim, nHeads, batch, a.fa2Tiles(FA2_FORWARD_QUERIES), FA2_THREADS, 1,
                     fa2ForwardSharedBytes(headDim), ptr(out), ptr(lse), copies.q16(), copies.k16(), copies.v16(), seqLen, nHeads, nKvHeads,
                     a.scale());
-            return;
-        }
-        if (mode.usesTensorCores(headDim)) {
-            // attention_tc.cu: 128 threads (4 warps x 16 queries) per 64 queries; the head dim is in the kernel's name.
-            l.launch("attention_forward_hd" + headDim + "_tc", a.tiles(), nHeads, batch, TC_ATTENTION_THREADS, 1, 0,
-                    ptr(out), ptr(lse), ptr(q), ptr(k), ptr(v), seqLen, nHeads, nKvHeads, a.scale());
             return;
         }
         l.launch("attention_forward_hd" + a.width() + "_f32", a.tiles(), nHeads, batch, a.threads(), 1, 0,
@@ -265,7 +257,7 @@ public final class CudaKernels {
 
     /**
      * Overwrites dq, dk and dv by {@code mode}; {@code scratch} may be null unless the mode runs this
-     * head dim on the fa2 kernels. The fp32 and tc modes make three launches: the row deltas Σ dOut·out
+     * head dim on the fa2 kernels. The fp32 kernels make three launches: the row deltas Σ dOut·out
      * go into dq (at each head's first dim) as scratch, the dK/dV kernel reads them there, and the dQ
      * kernel reads its rows' deltas before overwriting dq. The fa2 mode makes four: bf16 copies of
      * q, k, v; deltas, a bf16 copy of dOut and a zeroed dQ accumulator; the one backward kernel (dk, dv
@@ -284,10 +276,10 @@ public final class CudaKernels {
         a.requireQueryShaped(dq, "dq");
         a.requireKvShaped(dk, "dk");
         a.requireKvShaped(dv, "dv");
-        if (mode.usesFa2(headDim)) a.requireScratch(scratch);
+        if (mode.usesTensorCores(headDim)) a.requireScratch(scratch);
         if (a.isEmpty()) return;
         long headRows = (long) batch * seqLen * nHeads;
-        if (mode.usesFa2(headDim)) {
+        if (mode.usesTensorCores(headDim)) {
             var copies = Fa2Copies.of(l, scratch, q, k, v);
             long queryElements = headRows * headDim;
             long deltas = scratch.deltas(headRows), dOut16 = scratch.dOut(queryElements), accumulator = scratch.dqAccumulator(queryElements);
@@ -305,14 +297,6 @@ public final class CudaKernels {
         int warpsPerBlock = THREADS / 32;
         l.launch("attention_backward_delta_f32", (int) Math.min(Math.ceilDiv(headRows, warpsPerBlock), MAX_BLOCKS), 1, 1,
                 THREADS, 1, 0, ptr(dq), ptr(dOut), ptr(out), headRows, headDim);
-        if (mode.usesTensorCores(headDim)) {
-            // attention_tc.cu: 128 threads (4 warps x 16 keys or queries) per 64-row tile; the head dim is in the kernel's name.
-            l.launch("attention_backward_dkdv_hd" + headDim + "_tc", a.tiles(), nKvHeads, batch, TC_ATTENTION_THREADS, 1, 0,
-                    ptr(dk), ptr(dv), ptr(dq), ptr(dOut), ptr(q), ptr(k), ptr(v), ptr(lse), seqLen, nHeads, nKvHeads, a.scale());
-            l.launch("attention_backward_dq_hd" + headDim + "_tc", a.tiles(), nHeads, batch, TC_ATTENTION_THREADS, 1, 0,
-                    ptr(dq), ptr(dOut), ptr(q), ptr(k), ptr(v), ptr(lse), seqLen, nHeads, nKvHeads, a.scale());
-            return;
-        }
         l.launch("attention_backward_dkdv_hd" + a.width() + "_f32", a.tiles(), nKvHeads, batch, a.threads(), 1, 0,
                 ptr(dk), ptr(dv), ptr(dq), ptr(dOut), ptr(q), ptr(k), ptr(v), ptr(lse), seqLen, nHeads, nKvHeads, headDim, a.scale());
         l.launch("attention_backward_dq_hd" + a.width() + "_f32", a.tiles(), nHeads, batch, a.threads(), 1, 0,

@@ -23,23 +23,20 @@ class AttentionKernelTest {
     void validValuesParseInAnyCaseAndWithBlanks() {
         assertEquals(AttentionKernel.FP32, AttentionKernel.parse("fp32", "test"));
         assertEquals(AttentionKernel.FP32, AttentionKernel.parse(" FP32\n", "test"));
-        assertEquals(AttentionKernel.TC, AttentionKernel.parse("tc", "test"));
-        assertEquals(AttentionKernel.TC, AttentionKernel.parse(" Tc ", "test"));
         assertEquals(AttentionKernel.FA2, AttentionKernel.parse("fa2", "test"));
         assertEquals(AttentionKernel.FA2, AttentionKernel.parse("\tFA2 ", "test"));
         assertEquals("fp32", AttentionKernel.FP32.label());
-        assertEquals("tc", AttentionKernel.TC.label());
         assertEquals("fa2", AttentionKernel.FA2.label());
     }
 
     @Test
     void aBadValueNamesTheSettingTheValueAndTheValidValues() {
-        for (String bad : new String[] {"bf16", "", "tensor", "flash", "fa3"}) {
+        // "tc" named an earlier tensor-core kernel, since replaced by fa2: the message lists what exists now.
+        for (String bad : new String[] {"bf16", "", "tensor", "flash", "fa3", "tc"}) {
             var e = assertThrows(IllegalArgumentException.class,
                     () -> AttentionKernel.parse(bad, "environment variable " + AttentionKernel.VARIABLE));
             String m = e.getMessage();
-            assertTrue(m.contains("SPARSETRAIN_ATTENTION") && m.contains("'" + bad + "'") && m.contains("fp32") && m.contains("tc")
-                    && m.contains("fa2"), m);
+            assertTrue(m.contains("SPARSETRAIN_ATTENTION") && m.contains("'" + bad + "'") && m.contains("fp32") && m.contains("fa2"), m);
         }
     }
 
@@ -53,8 +50,6 @@ class AttentionKernelTest {
 
     @Test
     void theSystemPropertyIsReadAndItsErrorNamesIt() {
-        System.setProperty(AttentionKernel.PROPERTY, "tc");
-        assertEquals(AttentionKernel.TC, AttentionKernel.configured());
         System.setProperty(AttentionKernel.PROPERTY, "fp32");
         assertEquals(AttentionKernel.FP32, AttentionKernel.configured());
         System.setProperty(AttentionKernel.PROPERTY, "fa2");
@@ -65,14 +60,11 @@ class AttentionKernelTest {
     }
 
     @Test
-    void tcAndFa2ModesUseTensorCoresAtHeadDims64And128AndOnlyFa2TheFa2Kernels() {
+    void fa2UsesTensorCoresAtHeadDims64And128AndFp32Never() {
         for (int headDim = 1; headDim <= 128; headDim++) {
             boolean supported = headDim == 64 || headDim == 128;
-            assertEquals(supported, AttentionKernel.TC.usesTensorCores(headDim), "tc, headDim " + headDim);
             assertEquals(supported, AttentionKernel.FA2.usesTensorCores(headDim), "fa2, headDim " + headDim);
             assertFalse(AttentionKernel.FP32.usesTensorCores(headDim), "fp32, headDim " + headDim);
-            assertEquals(supported, AttentionKernel.FA2.usesFa2(headDim), "fa2, headDim " + headDim);
-            assertFalse(AttentionKernel.TC.usesFa2(headDim) || AttentionKernel.FP32.usesFa2(headDim), "headDim " + headDim);
         }
     }
 }

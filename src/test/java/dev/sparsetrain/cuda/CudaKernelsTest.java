@@ -189,29 +189,6 @@ class CudaKernelsTest {
     }
 
     @Test
-    void tensorCoreModeRunsTheTcKernelForHeadDims64And128Only() {
-        for (int headDim : new int[] {32, 48, 64, 100, 128}) {
-            l.launches.clear();
-            int batch = 2, seqLen = 200, nHeads = 8, nKv = 2;
-            Tensor q = l.f32(batch * seqLen, nHeads * headDim), kv = l.f32(batch * seqLen, nKv * headDim);
-            Tensor out = l.f32(batch * seqLen, nHeads * headDim), lse = l.f32(batch, nHeads, seqLen);
-            CudaKernels.attentionForward(l, AttentionKernel.TC, out, lse, q, kv, kv, batch, seqLen, nHeads, nKv, headDim);
-            var launch = l.only();
-            if (headDim != 64 && headDim != 128) {
-                assertTrue(launch.kernel().endsWith("_f32"), "headDim " + headDim + " has no tc kernel: " + launch.kernel());
-                continue;
-            }
-            assertLaunch(launch, "attention_forward_hd" + headDim + "_tc", Map.of("out", ptr(out), "lse", ptr(lse), "q", ptr(q), "k", ptr(kv),
-                    "v", ptr(kv), "seqLen", seqLen, "nHeads", nHeads, "nKvHeads", nKv, "scale", (float) (1 / Math.sqrt(headDim))));
-            assertEquals(128, launch.blockX(), "4 warps of 16 queries; headDim " + headDim);
-            assertEquals(4, launch.gridX(), "64-query tiles over 200 queries; headDim " + headDim);
-            assertEquals(nHeads, launch.gridY());
-            assertEquals(batch, launch.gridZ());
-            assertEquals(0, launch.sharedBytes(), "static shared memory only");
-        }
-    }
-
-    @Test
     void attentionBackwardComputesDeltasIntoDqThenDkDvThenDq() {
         int batch = 2, seqLen = 300, nHeads = 8, nKv = 2, headDim = 64;
         int tokens = batch * seqLen;
@@ -237,42 +214,6 @@ class CudaKernelsTest {
                 Map.entry("seqLen", seqLen), Map.entry("nHeads", nHeads), Map.entry("nKvHeads", nKv), Map.entry("headDim", headDim),
                 Map.entry("scale", scale)));
         assertEquals(List.of(5, nHeads, batch), List.of(dqLaunch.gridX(), dqLaunch.gridY(), dqLaunch.gridZ()), "query tiles x heads x batch");
-    }
-
-    @Test
-    void tensorCoreModeRunsTheTcBackwardForHeadDims64And128Only() {
-        for (int headDim : new int[] {32, 48, 64, 100, 128}) {
-            l.launches.clear();
-            int batch = 2, seqLen = 200, nHeads = 8, nKv = 2, tokens = batch * seqLen;
-            Tensor q = l.f32(tokens, nHeads * headDim), k = l.f32(tokens, nKv * headDim), v = l.f32(tokens, nKv * headDim);
-            Tensor out = l.f32(tokens, nHeads * headDim), lse = l.f32(batch, nHeads, seqLen), dOut = l.f32(tokens, nHeads * headDim);
-            Tensor dq = l.f32(tokens, nHeads * headDim), dk = l.f32(tokens, nKv * headDim), dv = l.f32(tokens, nKv * headDim);
-            CudaKernels.attentionBackward(l, AttentionKernel.TC, dq, dk, dv, dOut, q, k, v, out, lse, batch, seqLen, nHeads, nKv, headDim);
-            String shape = "headDim " + headDim;
-            assertEquals(3, l.launches.size(), "delta, dK/dV, dQ: " + l.launches);
-            assertEquals("attention_backward_delta_f32", l.launches.get(0).kernel(), shape);
-            if (headDim != 64 && headDim != 128) {
-                assertTrue(l.launches.get(1).kernel().endsWith("_f32") && l.launches.get(2).kernel().endsWith("_f32"),
-                        shape + " has no tc kernel: " + l.launches);
-                continue;
-            }
-            float scale = (float) (1 / Math.sqrt(headDim));
-            var dkdv = l.launches.get(1);
-            assertLaunch(dkdv, "attention_backward_dkdv_hd" + headDim + "_tc", Map.ofEntries(Map.entry("dk", ptr(dk)), Map.entry("dv", ptr(dv)),
-                    Map.entry("delta", ptr(dq)), Map.entry("dOut", ptr(dOut)), Map.entry("q", ptr(q)), Map.entry("k", ptr(k)),
-                    Map.entry("v", ptr(v)), Map.entry("lse", ptr(lse)), Map.entry("seqLen", seqLen), Map.entry("nHeads", nHeads),
-                    Map.entry("nKvHeads", nKv), Map.entry("scale", scale)));
-            assertEquals(List.of(4, nKv, batch, 128), List.of(dkdv.gridX(), dkdv.gridY(), dkdv.gridZ(), dkdv.blockX()),
-                    "64-key tiles x kv heads x batch, 4 warps; " + shape);
-            var dqLaunch = l.launches.get(2);
-            assertLaunch(dqLaunch, "attention_backward_dq_hd" + headDim + "_tc", Map.ofEntries(Map.entry("dq", ptr(dq)),
-                    Map.entry("dOut", ptr(dOut)), Map.entry("q", ptr(q)), Map.entry("k", ptr(k)), Map.entry("v", ptr(v)),
-                    Map.entry("lse", ptr(lse)), Map.entry("seqLen", seqLen), Map.entry("nHeads", nHeads), Map.entry("nKvHeads", nKv),
-                    Map.entry("scale", scale)));
-            assertEquals(List.of(4, nHeads, batch, 128), List.of(dqLaunch.gridX(), dqLaunch.gridY(), dqLaunch.gridZ(), dqLaunch.blockX()),
-                    "64-query tiles x heads x batch, 4 warps; " + shape);
-            assertEquals(0, dkdv.sharedBytes() + dqLaunch.sharedBytes(), "static shared memory only; " + shape);
-        }
     }
 
     @Test
