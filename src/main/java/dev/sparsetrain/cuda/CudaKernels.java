@@ -48,6 +48,8 @@ public final class CudaKernels {
      * hence few dWeight atomics.
      */
     private static final int RMSNORM_RESIDENT_THREADS = 512;
+    /** Mirror ACTIVATION_BLOCKS_PER_SM of elementwise.cu and ADAMW_BLOCKS_PER_SM of adamw.cu (their blocks are THREADS wide). */
+    private static final int ACTIVATION_BLOCKS_PER_SM = 6, ADAMW_BLOCKS_PER_SM = 3;
     /** Mirrors ATTENTION_ROWS of attention.cu: queries (or keys) per block. */
     private static final int ATTENTION_ROWS = 64;
     /** Mirrors TC_THREADS of attention_tc.cu (its TC_QUERIES equals ATTENTION_ROWS, so the grids agree). */
@@ -89,13 +91,13 @@ public final class CudaKernels {
     public static void relu2Forward(KernelLauncher l, Tensor a, Tensor z) {
         requireF32("relu2Forward", "a, z", a, z);
         requireSameSize("relu2Forward", a, z);
-        elementwise(l, "relu2_forward_f32", z.numel(), ptr(a), ptr(z), z.numel());
+        residentWave(l, "relu2_forward_f32", z.numel(), ACTIVATION_BLOCKS_PER_SM, ptr(a), ptr(z), z.numel());
     }
 
     public static void relu2Backward(KernelLauncher l, Tensor dz, Tensor da, Tensor z) {
         requireF32("relu2Backward", "dz, da, z", dz, da, z);
         requireSameSize("relu2Backward", dz, da, z);
-        elementwise(l, "relu2_backward_f32", z.numel(), ptr(dz), ptr(da), ptr(z), z.numel());
+        residentWave(l, "relu2_backward_f32", z.numel(), ACTIVATION_BLOCKS_PER_SM, ptr(dz), ptr(da), ptr(z), z.numel());
     }
 
     public static void swigluForward(KernelLauncher l, Tensor h, Tensor gate, Tensor up) {
@@ -467,7 +469,7 @@ public final class CudaKernels {
         requireSameSize("adamw", param, grad, m, v);
         if (step < 1) throw new IllegalArgumentException("adamw: step counts from 1, got " + step);
         float biasCorrection1 = (float) (1 - Math.pow(beta1, step)), biasCorrection2 = (float) (1 - Math.pow(beta2, step));
-        elementwise(l, "adamw_f32", param.numel(), ptr(param), ptr(grad), ptr(m), ptr(v), param.numel(),
+        residentWave(l, "adamw_f32", param.numel(), ADAMW_BLOCKS_PER_SM, ptr(param), ptr(grad), ptr(m), ptr(v), param.numel(),
                 lr, beta1, beta2, eps, weightDecay, biasCorrection1, biasCorrection2, gradScale);
     }
 
@@ -477,6 +479,17 @@ public final class CudaKernels {
     private static void elementwise(KernelLauncher l, String kernel, long n, Object... args) {
         if (n == 0) return;
         int blocks = (int) Math.min(Math.ceilDiv(n, THREADS), MAX_BLOCKS);
+        l.launch(kernel, blocks, 1, 1, THREADS, 1, 0, args);
+    }
+
+    /**
+     * A grid-stride kernel over n elements that goes four at a time: 256 threads a block, as many
+     * blocks as n / 4 needs, at most the one wave of {@code blocksPerSm} blocks on every streaming
+     * multiprocessor that the kernel's launch bound guarantees can be resident together.
+     */
+    private static void residentWave(KernelLauncher l, String kernel, long n, int blocksPerSm, Object... args) {
+        if (n == 0) return;
+        int blocks = (int) Math.min(Math.ceilDiv(Math.ceilDiv(n, 4), THREADS), (long) STREAMING_MULTIPROCESSORS * blocksPerSm);
         l.launch(kernel, blocks, 1, 1, THREADS, 1, 0, args);
     }
 

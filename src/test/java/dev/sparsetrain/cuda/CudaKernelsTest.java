@@ -53,8 +53,32 @@ class CudaKernelsTest {
         for (int i = 0; i < kernels.size(); i++) {
             var launch = l.launches.get(i);
             assertLaunch(launch, kernels.get(i), expected.get(i));
-            assertTrue((long) launch.gridX() * launch.blockX() >= n, "grid-stride launch of " + n + " elements: " + launch);
+            int perThread = kernels.get(i).startsWith("relu2") ? 4 : 1;
+            assertTrue((long) launch.gridX() * launch.blockX() * perThread >= n, "grid-stride launch of " + n + " elements: " + launch);
         }
+    }
+
+    @Test
+    void activationsAndAdamwLaunchOneResidentWaveOfQuadThreads() {
+        long n = 16384L * 8192;  // the 1b model's [T, F] activations
+        var storage = new CudaStorage(0x7000_0000_0000L, 4 * n, DType.F32);
+        Tensor a = new Tensor(storage, DType.F32, 0, n), z = new Tensor(storage, DType.F32, n, n), g = new Tensor(storage, DType.F32, 2 * n, n);
+        Tensor m = new Tensor(storage, DType.F32, 3 * n, n);
+        CudaKernels.relu2Forward(l, a, z);
+        CudaKernels.relu2Backward(l, a, g, z);
+        CudaKernels.adamw(l, a, g, z, m, 1e-3f, 0.9f, 0.95f, 1e-8f, 0.1f, 3, 1f);
+        // Launch bounds (256, blocks per SM) of the kernels guarantee that 132 SMs hold these grids at once.
+        int[] blocksPerSm = {6, 6, 3};
+        for (int i = 0; i < 3; i++) {
+            var launch = l.launches.get(i);
+            assertEquals(256, launch.blockX(), launch.toString());
+            assertEquals(132 * blocksPerSm[i], launch.gridX(), "one resident wave: " + launch);
+            assertTrue(KernelSignatures.text(KernelSignatures.named(launch.kernel()).source())
+                    .contains("_BLOCKS_PER_SM = " + blocksPerSm[i] + ";"), "the source's launch bound agrees: " + launch.kernel());
+        }
+        l.launches.clear();
+        CudaKernels.relu2Forward(l, l.f32(4097), l.f32(4097));
+        assertEquals(5, l.only().gridX(), "1025 quads need 5 blocks of 256");
     }
 
     @Test
