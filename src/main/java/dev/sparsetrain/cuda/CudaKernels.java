@@ -36,8 +36,20 @@ public final class CudaKernels {
     private static final int MAX_SHARED_BYTES = 48 * 1024;
     private static final int MAX_GRID_YZ = 65535;
     private static final int CROSS_ENTROPY_THREADS = 512;
-    /** Mirrors RMSNORM_BACKWARD_THREADS and RMSNORM_COLUMNS_PER_THREAD of reductions.cu. */
-    private static final int RMSNORM_BACKWARD_THREADS = 256, RMSNORM_BACKWARD_COLUMNS = 256 * 32;
+    /** The H200's streaming multiprocessors: grids that must not exceed one resident wave are sized by it. */
+    private static final int STREAMING_MULTIPROCESSORS = 132;
+    /** Mirror RMSNORM_MAX_THREADS and RMSNORM_COLUMNS_PER_THREAD of reductions.cu. */
+    private static final int RMSNORM_MAX_THREADS = 512, RMSNORM_COLUMNS_PER_THREAD = 16;
+    /** Widest RMSNorm row: one block's columns. */
+    static final int RMSNORM_MAX_WIDTH = RMSNORM_MAX_THREADS * RMSNORM_COLUMNS_PER_THREAD;
+    /**
+     * Threads of the RMSNorm backward a streaming multiprocessor runs at once (its registers hold
+     * about 5 blocks of 128 at d = 2048): enough loads in flight for full bandwidth, and few blocks,
+     * hence few dWeight atomics.
+     */
+    private static final int RMSNORM_RESIDENT_THREADS = 512;
+    /** Mirror ACTIVATION_BLOCKS_PER_SM of elementwise.cu and ADAMW_BLOCKS_PER_SM of adamw.cu (their blocks are THREADS wide). */
+    private static final int ACTIVATION_BLOCKS_PER_SM = 6, ADAMW_BLOCKS_PER_SM = 3;
     /** Mirrors ATTENTION_ROWS of attention.cu: queries (or keys) per block. */
     private static final int ATTENTION_ROWS = 64;
     /** Mirror FA2_THREADS, FA2_FWD_QUERIES, FA2_BWD_KEYS and FA2_PASS_THREADS of attention_fa2.cu. */
@@ -77,13 +89,13 @@ public final class CudaKernels {
     public static void relu2Forward(KernelLauncher l, Tensor a, Tensor z) {
         requireF32("relu2Forward", "a, z", a, z);
         requireSameSize("relu2Forward", a, z);
-        elementwise(l, "relu2_forward_f32", z.numel(), ptr(a), ptr(z), z.numel());
+        residentWave(l, "relu2_forward_f32", z.numel(), ACTIVATION_BLOCKS_PER_SM, ptr(a), ptr(z), z.numel());
     }
 
     public static void relu2Backward(KernelLauncher l, Tensor dz, Tensor da, Tensor z) {
         requireF32("relu2Backward", "dz, da, z", dz, da, z);
         requireSameSize("relu2Backward", dz, da, z);
-        elementwise(l, "relu2_backward_f32", z.numel(), ptr(dz), ptr(da), ptr(z), z.numel());
+        residentWave(l, "relu2_backward_f32", z.numel(), ACTIVATION_BLOCKS_PER_SM, ptr(dz), ptr(da), ptr(z), z.numel());
     }
 
     public static void swigluForward(KernelLauncher l, Tensor h, Tensor gate, Tensor up) {
@@ -136,26 +148,51 @@ public final class CudaKernels {
 
     public static void rmsNormForward(KernelLauncher l, Tensor out, Tensor rstd, Tensor x, Tensor weight, float eps) {
         requireF32("rmsNormForward", "out, rstd, x, weight", out, rstd, x, weight);
-        int d = intSize("rmsNormForward", "weight", weight.numel()), rows = rows("rmsNormForward", x, d);
+        int d = rmsNormWidth("rmsNormForward", weight), rows = rows("rmsNormForward", x, d);
         requireSize("rmsNormForward", "out", out, x.numel());
         requireSize("rmsNormForward", "rstd", rstd, rows);
         if (rows == 0) return;
-        l.launch("rmsnorm_forward_f32", Math.min(rows, MAX_BLOCKS), 1, 1, rowThreads(d, THREADS), 1, 0,
+        // One block per row (grid-stride beyond MAX_BLOCKS rows), RMSNORM_COLUMNS_PER_THREAD columns a thread.
+        l.launch(rmsNormKernel("rmsnorm_forward_f32", d, out, x, weight), Math.min(rows, MAX_BLOCKS), 1, 1, rmsNormThreads(d), 1, 0,
                 ptr(out), ptr(rstd), ptr(x), ptr(weight), rows, d, eps);
     }
 
     /** Adds ∂L/∂x into dx and ∂L/∂weight into dWeight (the latter through float atomics, one per column per block). */
     public static void rmsNormBackward(KernelLauncher l, Tensor dx, Tensor dWeight, Tensor dOut, Tensor x, Tensor weight, Tensor rstd) {
         requireF32("rmsNormBackward", "dx, dWeight, dOut, x, weight, rstd", dx, dWeight, dOut, x, weight, rstd);
-        int d = intSize("rmsNormBackward", "weight", weight.numel()), rows = rows("rmsNormBackward", x, d);
+        int d = rmsNormWidth("rmsNormBackward", weight), rows = rows("rmsNormBackward", x, d);
         requireSameSize("rmsNormBackward", x, dx, dOut);
         requireSize("rmsNormBackward", "dWeight", dWeight, d);
         requireSize("rmsNormBackward", "rstd", rstd, rows);
         if (rows == 0) return;
-        // Rows are split over up to 1024 blocks: each adds its dWeight partial with d atomics, so
-        // more blocks buy parallelism with more atomic traffic.
-        l.launch("rmsnorm_backward_f32", Math.min(rows, 1024), Math.ceilDiv(d, RMSNORM_BACKWARD_COLUMNS), 1,
-                RMSNORM_BACKWARD_THREADS, 1, 0, ptr(dx), ptr(dWeight), ptr(dOut), ptr(x), ptr(weight), ptr(rstd), rows, d);
+        // Each block ends with d atomic adds of its dWeight partial, so the grid stays at what the GPU
+        // holds at once (RMSNORM_RESIDENT_THREADS a streaming multiprocessor) and walks the rows grid-stride.
+        int threads = rmsNormThreads(d), blocks = Math.min(rows, STREAMING_MULTIPROCESSORS * Math.max(1, RMSNORM_RESIDENT_THREADS / threads));
+        l.launch(rmsNormKernel("rmsnorm_backward_f32", d, dx, dOut, x, weight), blocks, 1, 1, threads, 1, 0,
+                ptr(dx), ptr(dWeight), ptr(dOut), ptr(x), ptr(weight), ptr(rstd), rows, d);
+    }
+
+    /** The row width d of an RMSNorm, which a block of at most RMSNORM_MAX_THREADS threads must hold in registers. */
+    private static int rmsNormWidth(String op, Tensor weight) {
+        long d = weight.numel();
+        if (d > RMSNORM_MAX_WIDTH) {
+            throw new IllegalArgumentException(op + ": the CUDA RMSNorm kernels hold a row in one block's registers and support rows of up to "
+                    + RMSNORM_MAX_WIDTH + " columns, got a weight of " + d);
+        }
+        return (int) d;
+    }
+
+    /** Threads of an RMSNorm block: RMSNORM_COLUMNS_PER_THREAD columns each, whole warps. */
+    static int rmsNormThreads(int d) { return rowThreads(Math.ceilDiv(d, RMSNORM_COLUMNS_PER_THREAD), RMSNORM_MAX_THREADS); }
+
+    /** {@code base} with x4 appended (the 16-byte-access variant) when d % 4 == 0 and every row-indexed operand is 16-byte aligned. */
+    private static String rmsNormKernel(String base, int d, Tensor... rowOperands) {
+        return d % 4 == 0 && aligned16(rowOperands) ? base + "x4" : base;
+    }
+
+    private static boolean aligned16(Tensor... tensors) {
+        for (Tensor t : tensors) if (ptr(t) % 16 != 0) return false;
+        return true;
     }
 
     // ---- RoPE -------------------------------------------------------------------------------------
@@ -416,7 +453,7 @@ public final class CudaKernels {
         requireSameSize("adamw", param, grad, m, v);
         if (step < 1) throw new IllegalArgumentException("adamw: step counts from 1, got " + step);
         float biasCorrection1 = (float) (1 - Math.pow(beta1, step)), biasCorrection2 = (float) (1 - Math.pow(beta2, step));
-        elementwise(l, "adamw_f32", param.numel(), ptr(param), ptr(grad), ptr(m), ptr(v), param.numel(),
+        residentWave(l, "adamw_f32", param.numel(), ADAMW_BLOCKS_PER_SM, ptr(param), ptr(grad), ptr(m), ptr(v), param.numel(),
                 lr, beta1, beta2, eps, weightDecay, biasCorrection1, biasCorrection2, gradScale);
     }
 
@@ -426,6 +463,17 @@ public final class CudaKernels {
     private static void elementwise(KernelLauncher l, String kernel, long n, Object... args) {
         if (n == 0) return;
         int blocks = (int) Math.min(Math.ceilDiv(n, THREADS), MAX_BLOCKS);
+        l.launch(kernel, blocks, 1, 1, THREADS, 1, 0, args);
+    }
+
+    /**
+     * A grid-stride kernel over n elements that goes four at a time: 256 threads a block, as many
+     * blocks as n / 4 needs, at most the one wave of {@code blocksPerSm} blocks on every streaming
+     * multiprocessor that the kernel's launch bound guarantees can be resident together.
+     */
+    private static void residentWave(KernelLauncher l, String kernel, long n, int blocksPerSm, Object... args) {
+        if (n == 0) return;
+        int blocks = (int) Math.min(Math.ceilDiv(Math.ceilDiv(n, 4), THREADS), (long) STREAMING_MULTIPROCESSORS * blocksPerSm);
         l.launch(kernel, blocks, 1, 1, THREADS, 1, 0, args);
     }
 

@@ -53,8 +53,32 @@ class CudaKernelsTest {
         for (int i = 0; i < kernels.size(); i++) {
             var launch = l.launches.get(i);
             assertLaunch(launch, kernels.get(i), expected.get(i));
-            assertTrue((long) launch.gridX() * launch.blockX() >= n, "grid-stride launch of " + n + " elements: " + launch);
+            int perThread = kernels.get(i).startsWith("relu2") ? 4 : 1;
+            assertTrue((long) launch.gridX() * launch.blockX() * perThread >= n, "grid-stride launch of " + n + " elements: " + launch);
         }
+    }
+
+    @Test
+    void activationsAndAdamwLaunchOneResidentWaveOfQuadThreads() {
+        long n = 16384L * 8192;  // the 1b model's [T, F] activations
+        var storage = new CudaStorage(0x7000_0000_0000L, 4 * n, DType.F32);
+        Tensor a = new Tensor(storage, DType.F32, 0, n), z = new Tensor(storage, DType.F32, n, n), g = new Tensor(storage, DType.F32, 2 * n, n);
+        Tensor m = new Tensor(storage, DType.F32, 3 * n, n);
+        CudaKernels.relu2Forward(l, a, z);
+        CudaKernels.relu2Backward(l, a, g, z);
+        CudaKernels.adamw(l, a, g, z, m, 1e-3f, 0.9f, 0.95f, 1e-8f, 0.1f, 3, 1f);
+        // Launch bounds (256, blocks per SM) of the kernels guarantee that 132 SMs hold these grids at once.
+        int[] blocksPerSm = {6, 6, 3};
+        for (int i = 0; i < 3; i++) {
+            var launch = l.launches.get(i);
+            assertEquals(256, launch.blockX(), launch.toString());
+            assertEquals(132 * blocksPerSm[i], launch.gridX(), "one resident wave: " + launch);
+            assertTrue(KernelSignatures.text(KernelSignatures.named(launch.kernel()).source())
+                    .contains("_BLOCKS_PER_SM = " + blocksPerSm[i] + ";"), "the source's launch bound agrees: " + launch.kernel());
+        }
+        l.launches.clear();
+        CudaKernels.relu2Forward(l, l.f32(4097), l.f32(4097));
+        assertEquals(5, l.only().gridX(), "1025 quads need 5 blocks of 256");
     }
 
     @Test
@@ -116,20 +140,69 @@ class CudaKernelsTest {
     }
 
     @Test
-    void rmsNormBackwardCoversWideRowsWithColumnChunks() {
-        int rows = 3000, d = 9000;
-        Tensor dx = l.f32(rows, d), dw = l.f32(d), g = l.f32(rows, d), x = l.f32(rows, d), w = l.f32(d), rstd = l.f32(rows), out = l.f32(rows, d);
+    void rmsNormRunsTheVectorKernelsOnAlignedRowsOfWholeQuads() {
+        int rows = 3000, d = 2048;
+        Tensor dx = l.aligned(DType.F32, rows, d), dw = l.f32(d), g = l.aligned(DType.F32, rows, d), x = l.aligned(DType.F32, rows, d);
+        Tensor w = l.aligned(DType.F32, d), rstd = l.f32(rows), out = l.aligned(DType.F32, rows, d);
         CudaKernels.rmsNormForward(l, out, rstd, x, w, 1e-6f);
         CudaKernels.rmsNormBackward(l, dx, dw, g, x, w, rstd);
-        assertLaunch(l.launches.get(0), "rmsnorm_forward_f32",
+        var forward = l.launches.get(0);
+        assertLaunch(forward, "rmsnorm_forward_f32x4",
                 Map.of("out", ptr(out), "rstd", ptr(rstd), "x", ptr(x), "weight", ptr(w), "rows", rows, "d", d, "eps", 1e-6f));
+        assertEquals(128, forward.blockX(), "16 columns a thread: 128 threads hold a row of 2048");
+        assertEquals(rows, forward.gridX(), "one block per row");
         var backward = l.launches.get(1);
-        assertLaunch(backward, "rmsnorm_backward_f32", Map.of("dx", ptr(dx), "dWeight", ptr(dw), "dOut", ptr(g), "x", ptr(x),
+        assertLaunch(backward, "rmsnorm_backward_f32x4", Map.of("dx", ptr(dx), "dWeight", ptr(dw), "dOut", ptr(g), "x", ptr(x),
                 "weight", ptr(w), "rstd", ptr(rstd), "rows", rows, "d", d));
-        // The kernel handles blockDim.x * 32 columns per blockIdx.y and needs exactly its launch bound.
-        assertEquals(KernelSignatures.named("rmsnorm_backward_f32").maxThreads(), backward.blockX());
-        assertTrue((long) backward.gridY() * backward.blockX() * 32 >= d, "column chunks must cover d: " + backward);
-        assertThrows(IllegalArgumentException.class, () -> CudaKernels.rmsNormForward(l, out, l.f32(rows + 1), x, w, 1e-6f));
+        assertEquals(128, backward.blockX());
+        assertEquals(132 * 4, backward.gridX(), "one resident wave of 512 threads per streaming multiprocessor walks the rows");
+    }
+
+    @Test
+    void rmsNormFallsBackToTheScalarKernelsOnAnyMisalignedOperandOrOddWidth() {
+        int rows = 40, d = 2048;
+        Tensor dw = l.f32(d), rstd = l.f32(rows);
+        Tensor[] operands = {l.aligned(DType.F32, rows, d), l.aligned(DType.F32, rows, d), l.aligned(DType.F32, rows, d), l.aligned(DType.F32, d)};
+        for (int misaligned = 0; misaligned < operands.length; misaligned++) {
+            l.launches.clear();
+            Tensor[] t = operands.clone();
+            t[misaligned] = misaligned == 3 ? oneFloatIn(d) : oneFloatIn(rows, d);
+            CudaKernels.rmsNormForward(l, t[0], rstd, t[1], t[3], 1e-5f);
+            CudaKernels.rmsNormBackward(l, t[0], dw, t[2], t[1], t[3], rstd);
+            String expectForward = misaligned == 2 ? "rmsnorm_forward_f32x4" : "rmsnorm_forward_f32";  // the forward does not read dOut
+            assertEquals(expectForward, l.launches.get(0).kernel(), "operand " + misaligned + " misaligned");
+            assertEquals("rmsnorm_backward_f32", l.launches.get(1).kernel(), "operand " + misaligned + " misaligned");
+        }
+        l.launches.clear();
+        int odd = 202;
+        Tensor x = l.aligned(DType.F32, rows, odd), w = l.aligned(DType.F32, odd);
+        CudaKernels.rmsNormForward(l, l.aligned(DType.F32, rows, odd), rstd, x, w, 1e-5f);
+        var launch = l.only();
+        assertEquals("rmsnorm_forward_f32", launch.kernel(), "d % 4 != 0: rows after the first are not 16-byte aligned");
+        assertEquals(32, launch.blockX(), "13 threads' worth of columns, rounded up to a warp");
+    }
+
+    /** A tensor one float into 256-byte-aligned storage: 4 bytes past a 16-byte boundary. */
+    private Tensor oneFloatIn(long... shape) {
+        long n = 1;
+        for (long s : shape) n *= s;
+        return new Tensor(l.aligned(DType.F32, n + 1).storage(), DType.F32, 1, shape);
+    }
+
+    @Test
+    void rmsNormBlocksHoldTheWholeRowUpToTheWidestSupported() {
+        for (int d : new int[] {1, 16, 17, 200, 2048, 4100, 8192}) {
+            int threads = CudaKernels.rmsNormThreads(d);
+            assertTrue((long) threads * 16 >= d, "16 columns a thread must cover d = " + d + " with " + threads + " threads");
+            assertTrue(threads % 32 == 0 && threads <= KernelSignatures.named("rmsnorm_backward_f32x4").maxThreads(), "d = " + d);
+            assertTrue(threads == 32 || (long) (threads - 32) * 16 < d, "no whole idle warp at d = " + d);
+        }
+        int d = CudaKernels.RMSNORM_MAX_WIDTH + 4;
+        var e = assertThrows(IllegalArgumentException.class,
+                () -> CudaKernels.rmsNormForward(l, l.f32(2, d), l.f32(2), l.f32(2, d), l.f32(d), 1e-5f));
+        assertTrue(e.getMessage().contains("8192"), e.getMessage());
+        assertThrows(IllegalArgumentException.class,
+                () -> CudaKernels.rmsNormForward(l, l.f32(3, 8), l.f32(4), l.f32(3, 8), l.f32(8), 1e-6f));
     }
 
     @Test

@@ -70,6 +70,9 @@ final class RecordingLauncher implements KernelLauncher {
         Tensor rstd = l.f32(4), weight = l.f32(8);
         CudaKernels.rmsNormForward(l, x, rstd, y, weight, 1e-5f);
         CudaKernels.rmsNormBackward(l, x, weight, y, z, weight, rstd);
+        Tensor xa = l.aligned(DType.F32, 4, 8), ya = l.aligned(DType.F32, 4, 8), wa = l.aligned(DType.F32, 8);
+        CudaKernels.rmsNormForward(l, xa, rstd, ya, wa, 1e-5f);  // aligned rows of whole quads: the 16-byte-access kernels
+        CudaKernels.rmsNormBackward(l, xa, weight, ya, xa, wa, rstd);
         CudaKernels.ropeForward(l, x, 2, 2, 4, 10000f);
         CudaKernels.ropeBackward(l, x, 2, 2, 4, 10000f);
         CudaKernels.crossEntropy(l, x, tokens, rstd, 1f);
