@@ -1,5 +1,8 @@
 package dev.sparsetrain.cuda;
 
+import static dev.sparsetrain.cuda.DeviceRanges.requireDistinct;
+
+import dev.sparsetrain.cuda.DeviceRanges.Range;
 import java.util.List;
 
 /**
@@ -55,8 +58,9 @@ public final class RoutingKernels {
             throw new IllegalArgumentException(op + ": tokens + experts * (blockRows - 1) = " + rows + " padded rows do not fit an int"
                     + " row index; route fewer tokens at a time");
         }
-        requireDistinct(op, new Range("perm", perm, 4 * rows), new Range("countsAndOffsets", countsAndOffsets, 4L * (2 * experts + 1)),
-                new Range("workspace", workspace, workspaceBytes(tokens, experts)), new Range("scores", scores, 4L * tokens * experts));
+        // Every buffer holds 32-bit words.
+        requireDistinct(op, new Range("perm", perm, 4 * rows, 4), new Range("countsAndOffsets", countsAndOffsets, 4L * (2 * experts + 1), 4),
+                new Range("workspace", workspace, workspaceBytes(tokens, experts), 4), new Range("scores", scores, 4L * tokens * experts, 4));
         int tiles = tiles(tokens);
         l.launch("sparse_route_count", tiles, 1, 1, THREADS, 1, 0, workspace, scores, tokens, experts);
         l.launch("sparse_route_offsets", 1, 1, 1, THREADS, 1, 0, perm, countsAndOffsets, workspace, tiles, experts, blockRows);
@@ -80,25 +84,4 @@ public final class RoutingKernels {
     }
 
     /** A device int or float buffer an op reads or writes: its name, address and extent in bytes. */
-    private record Range(String name, long address, long bytes) {}
-
-    /** Every buffer non-null and 4-byte aligned, and no two overlapping (the kernels would read what they write). */
-    private static void requireDistinct(String op, Range... ranges) {
-        for (Range r : ranges) {
-            if (r.address == 0) throw new IllegalArgumentException(op + ": " + r.name + " is a null device pointer");
-            if (r.address % INT_ALIGNMENT != 0) {
-                throw new IllegalArgumentException(op + ": " + r.name + " at 0x" + Long.toHexString(r.address) + " is not " + INT_ALIGNMENT
-                        + "-byte aligned; it holds 32-bit words (allocate it separately or at an aligned offset)");
-            }
-        }
-        for (int i = 0; i < ranges.length; i++) {
-            for (int j = i + 1; j < ranges.length; j++) {
-                Range a = ranges[i], b = ranges[j];
-                if (a.address < b.address + b.bytes && b.address < a.address + a.bytes) {
-                    throw new IllegalArgumentException(op + ": " + a.name + " [0x" + Long.toHexString(a.address) + ", +" + a.bytes + ") overlaps "
-                            + b.name + " [0x" + Long.toHexString(b.address) + ", +" + b.bytes + "); they must be separate buffers");
-                }
-            }
-        }
-    }
 }

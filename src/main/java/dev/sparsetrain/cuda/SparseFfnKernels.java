@@ -1,5 +1,8 @@
 package dev.sparsetrain.cuda;
 
+import static dev.sparsetrain.cuda.DeviceRanges.requireDistinct;
+
+import dev.sparsetrain.cuda.DeviceRanges.Range;
 import dev.sparsetrain.tensor.SparseKernels.ActivationStats;
 import dev.sparsetrain.tensor.SparseKernels.WeightStats;
 import java.util.List;
@@ -342,25 +345,4 @@ public final class SparseFfnKernels {
     }
 
     /** A device buffer an op reads or writes: its name, address, extent in bytes and required alignment. */
-    private record Range(String name, long address, long bytes, long alignment) {}
-
-    /** Every buffer non-null and aligned, and no two overlapping (an output over an input would corrupt it mid-kernel). */
-    private static void requireDistinct(String op, Range... ranges) {
-        for (Range r : ranges) {
-            if (r.address == 0) throw new IllegalArgumentException(op + ": " + r.name + " is a null device pointer");
-            if (r.address % r.alignment != 0) {
-                throw new IllegalArgumentException(op + ": " + r.name + " at 0x" + Long.toHexString(r.address) + " is not " + r.alignment
-                        + "-byte aligned; the kernel uses vector accesses (allocate it separately or at an aligned offset)");
-            }
-        }
-        for (int i = 0; i < ranges.length; i++) {
-            for (int j = i + 1; j < ranges.length; j++) {
-                Range a = ranges[i], b = ranges[j];
-                if (a.address < b.address + b.bytes && b.address < a.address + a.bytes) {
-                    throw new IllegalArgumentException(op + ": " + a.name + " [0x" + Long.toHexString(a.address) + ", +" + a.bytes + ") overlaps "
-                            + b.name + " [0x" + Long.toHexString(b.address) + ", +" + b.bytes + "); they must be separate buffers");
-                }
-            }
-        }
-    }
 }
