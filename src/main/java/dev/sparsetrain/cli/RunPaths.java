@@ -25,10 +25,19 @@ final class RunPaths {
 
     /** Points runs/last at {@code runDir}, replacing the link atomically, so `sample` finds the newest run. */
     static void markLast(Path runDir) throws IOException {
-        Path link = RUNS.resolve("last");
-        Path tmp = RUNS.resolve(".last-" + ProcessHandle.current().pid());
+        markLast(RUNS, runDir);
+    }
+
+    /**
+     * Points {@code runs}/last at {@code runDir}; creates {@code runs} first, since a resumed run may
+     * live elsewhere and this working directory may never have had a run.
+     */
+    static void markLast(Path runs, Path runDir) throws IOException {
+        Files.createDirectories(runs);
+        Path link = runs.resolve("last");
+        Path tmp = runs.resolve(".last-" + ProcessHandle.current().pid());
         Files.deleteIfExists(tmp);
-        Files.createSymbolicLink(tmp, RUNS.toAbsolutePath().relativize(runDir.toAbsolutePath()));
+        Files.createSymbolicLink(tmp, runs.toAbsolutePath().relativize(runDir.toAbsolutePath()));
         Files.move(tmp, link, java.nio.file.StandardCopyOption.REPLACE_EXISTING, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
     }
 }
