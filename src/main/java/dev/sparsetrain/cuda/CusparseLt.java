@@ -46,8 +46,8 @@ final class CusparseLt {
 
     private final NativeLibraries.Loaded library;
     private final MethodHandle init, destroy, getVersion, errorName, errorString, denseDescriptorInit, structuredDescriptorInit,
-            matDescriptorDestroy, matmulDescriptorInit, matmulDescSetAttribute, algSelectionInit, algSelectionDestroy,
-            algSetAttribute, algGetAttribute, getWorkspace, planInit, planDestroy, matmul, search, compressedSize, compress;
+            matDescriptorDestroy, matmulDescriptorInit, algSelectionInit, algSelectionDestroy,
+            algGetAttribute, getWorkspace, planInit, planDestroy, matmul, search, compressedSize, compress;
 
     private CusparseLt(NativeLibraries.Loaded lib) {
         this.library = lib;
@@ -72,12 +72,10 @@ final class CusparseLt {
         // (handle*, matmulDescr*, opA, opB, matA*, matB*, matC*, matD*, cusparseComputeType)
         matmulDescriptorInit = NativeCalls.bind(lib, "cusparseLtMatmulDescriptorInit", FunctionDescriptor.of(JAVA_INT,
                 ADDRESS, ADDRESS, JAVA_INT, JAVA_INT, ADDRESS, ADDRESS, ADDRESS, ADDRESS, JAVA_INT));
-        matmulDescSetAttribute = NativeCalls.bind(lib, "cusparseLtMatmulDescSetAttribute", attribute);
         // (handle*, algSelection*, const matmulDescr*, cusparseLtMatmulAlg_t)
         algSelectionInit = NativeCalls.bind(lib, "cusparseLtMatmulAlgSelectionInit",
                 FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, ADDRESS, JAVA_INT));
         algSelectionDestroy = NativeCalls.bind(lib, "cusparseLtMatmulAlgSelectionDestroy", oneStruct);
-        algSetAttribute = NativeCalls.bind(lib, "cusparseLtMatmulAlgSetAttribute", attribute);
         algGetAttribute = NativeCalls.bind(lib, "cusparseLtMatmulAlgGetAttribute", attribute);
         // (handle*, plan*, size_t* workspaceSize)
         getWorkspace = NativeCalls.bind(lib, "cusparseLtMatmulGetWorkspace", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, ADDRESS));
@@ -145,11 +143,6 @@ final class CusparseLt {
                 "cusparseLtMatmulDescriptorInit(opA " + opName(opA) + ", opB " + opName(opB) + ")");
     }
 
-    /** Sets one matmul descriptor attribute (epilogue, bias, scaling) from {@code value}'s bytes. */
-    void setMatmulAttribute(MemorySegment handle, MemorySegment matmulDescriptor, int attribute, MemorySegment value) {
-        call(() -> (int) matmulDescSetAttribute.invokeExact(handle, matmulDescriptor, attribute, value, value.byteSize()),
-                "cusparseLtMatmulDescSetAttribute(" + attribute + ")");
-    }
 
     // ---- algorithm selection and plan ---------------------------------------------------------------------
 
@@ -162,14 +155,6 @@ final class CusparseLt {
         call(() -> (int) algSelectionDestroy.invokeExact(selection), "cusparseLtMatmulAlgSelectionDestroy");
     }
 
-    void setAlgInt(MemorySegment handle, MemorySegment selection, int attribute, int value) {
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment v = arena.allocate(JAVA_INT);
-            v.set(JAVA_INT, 0, value);
-            call(() -> (int) algSetAttribute.invokeExact(handle, selection, attribute, v, 4L),
-                    "cusparseLtMatmulAlgSetAttribute(" + attribute + ", " + value + ")");
-        }
-    }
 
     int algInt(MemorySegment handle, MemorySegment selection, int attribute) {
         return NativeCalls.intOut(out -> (int) algGetAttribute.invokeExact(handle, selection, attribute, out, 4L), this::check,
