@@ -181,7 +181,10 @@ final class CudaSparseKernels implements SparseKernels, AutoCloseable {
             throw new IllegalArgumentException("routeNearest perm must be an I32 tensor of at least "
                     + RoutingKernels.permCapacity(tokens, experts, blockRows) + " rows, got " + perm);
         }
-        if (routeCounts == null || routeCounts.numel() < 2L * experts + 1) routeCounts = memory.allocate(DType.I32, 2L * experts + 1);
+        if (routeCounts == null || routeCounts.numel() < 2L * experts + 1) {
+            if (routeCounts != null) ((CudaStorage) routeCounts.storage()).close();
+            routeCounts = memory.allocate(DType.I32, 2L * experts + 1);
+        }
         RoutingKernels.nearest(launcher, ptr(perm), ptr(routeCounts), routeWorkspace.atLeast(RoutingKernels.workspaceBytes(tokens, experts)),
                 ptr(scores), tokens, experts, blockRows);
         int[] countsAndOffsets = backend.downloadInts(routeCounts.view(0, 2L * experts + 1));
