@@ -134,30 +134,41 @@ final class BenchFfnCommand implements Callable<Integer> {
                 sparse.add(ffn);
                 profiles.add(new SparseFfnProfile());
             }
-            double[] denseTimes = new double[runs];
-            double[][] sparseTimes = new double[ms.size()][runs];
-            List<List<Map<Part, Double>>> partTimes = new ArrayList<>();
-            for (int i = 0; i < ms.size(); i++) partTimes.add(new ArrayList<>());
-            for (int round = -warmup; round < runs; round++) {
-                double t = time(backend, dense, y, dx, dOut, x);
-                if (round >= 0) denseTimes[round] = t;
-                for (int i = 0; i < ms.size(); i++) {
-                    SparseFfn ffn = sparse.get(i);
-                    ffn.profile(null);
-                    t = time(backend, ffn, y, dx, dOut, x);
-                    profiles.get(i).reset();
-                    ffn.profile(profiles.get(i));
-                    time(backend, ffn, y, dx, dOut, x);
-                    if (round >= 0) {
-                        sparseTimes[i][round] = t;
-                        partTimes.get(i).add(profiles.get(i).millis());
-                    }
+            try {
+                return measure(backend, tokens, dim, hidden, dense, sparse, profiles, y, dx, dOut, x);
+            } finally {
+                // The packed weights and activations are the backend's, not the allocations': release them with the layer.
+                for (SparseFfn ffn : sparse) ffn.close();
+            }
+        }
+    }
+
+    /** The rounds of one shape: each round times the dense layer, then every sparse layer whole and profiled. */
+    private ShapeResult measure(Backend backend, int tokens, int dim, int hidden, FeedForward dense, List<SparseFfn> sparse,
+                                List<SparseFfnProfile> profiles, Tensor y, Tensor dx, Tensor dOut, Tensor x) {
+        double[] denseTimes = new double[runs];
+        double[][] sparseTimes = new double[ms.size()][runs];
+        List<List<Map<Part, Double>>> partTimes = new ArrayList<>();
+        for (int i = 0; i < ms.size(); i++) partTimes.add(new ArrayList<>());
+        for (int round = -warmup; round < runs; round++) {
+            double t = time(backend, dense, y, dx, dOut, x);
+            if (round >= 0) denseTimes[round] = t;
+            for (int i = 0; i < ms.size(); i++) {
+                SparseFfn ffn = sparse.get(i);
+                ffn.profile(null);
+                t = time(backend, ffn, y, dx, dOut, x);
+                profiles.get(i).reset();
+                ffn.profile(profiles.get(i));
+                time(backend, ffn, y, dx, dOut, x);
+                if (round >= 0) {
+                    sparseTimes[i][round] = t;
+                    partTimes.get(i).add(profiles.get(i).millis());
                 }
             }
-            List<SparseResult> sparseResults = new ArrayList<>();
-            for (int i = 0; i < ms.size(); i++) sparseResults.add(new SparseResult(ms.get(i), median(sparseTimes[i]), medianParts(partTimes.get(i))));
-            return new ShapeResult(tokens, dim, hidden, median(denseTimes), sparseResults);
         }
+        List<SparseResult> sparseResults = new ArrayList<>();
+        for (int i = 0; i < ms.size(); i++) sparseResults.add(new SparseResult(ms.get(i), median(sparseTimes[i]), medianParts(partTimes.get(i))));
+        return new ShapeResult(tokens, dim, hidden, median(denseTimes), sparseResults);
     }
 
     /** Milliseconds of one forward + backward. */

@@ -89,4 +89,12 @@ final class CudaPackedActivations implements PackedActivations {
         throw new IllegalArgumentException("expected activations of the CUDA sparse kernels, got " + a.getClass().getSimpleName()
                 + "; allocate them with the CUDA backend's sparse().allocateActivations");
     }
+
+    @Override
+    public void close() {
+        for (Tensor t : new Tensor[] {rowOffsetsOnDevice, packedA, denseA, keptRelu, nibbles, packedDz, denseDz, partials, gatheredX}) {
+            if (t != null) ((CudaStorage) t.storage()).close();
+        }
+        gatheredX = null;
+    }
 }

@@ -27,4 +27,9 @@ record CudaPackedWeight(int rows, int cols, int experts, long blockStrideBytes, 
         throw new IllegalArgumentException("expected a packed weight of the CUDA sparse kernels, got " + w.getClass().getSimpleName()
                 + "; allocate it with the CUDA backend's sparse().allocateWeight");
     }
+
+    @Override
+    public void close() {
+        for (Tensor t : new Tensor[] {packed, dense, partials}) ((CudaStorage) t.storage()).close();
+    }
 }

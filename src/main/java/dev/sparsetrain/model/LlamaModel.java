@@ -289,5 +289,11 @@ public final class LlamaModel implements AutoCloseable {
     public long allocatedBytes() { return alloc.bytes(); }
 
     @Override
-    public void close() { alloc.close(); }
+    public void close() {
+        try {
+            ffnPhases.close();
+        } finally {
+            alloc.close();
+        }
+    }
 }

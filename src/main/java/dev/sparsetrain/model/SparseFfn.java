@@ -28,7 +28,7 @@ import java.util.Arrays;
  * packed weights and activations and the routing, so the backward of every layer can run after
  * all forwards.
  */
-public final class SparseFfn implements FeedForward {
+public final class SparseFfn implements FeedForward, AutoCloseable {
     private final Backend b;
     private final SparseKernels k;
     private final int d, neurons, experts, layers, blockRows;
@@ -291,5 +291,18 @@ public final class SparseFfn implements FeedForward {
         long now = System.nanoTime();
         profile.add(part, now - partStart);
         partStart = now;
+    }
+
+    /**
+     * Releases the packed weights and activations the backend allocated for every layer (device
+     * memory on a GPU; the rest of this layer's buffers belong to the model's allocations).
+     */
+    @Override
+    public void close() {
+        for (int l = 0; l < layers; l++) {
+            w1e[l].close();
+            w2et[l].close();
+            act[l].close();
+        }
     }
 }

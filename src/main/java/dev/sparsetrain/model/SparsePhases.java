@@ -149,6 +149,11 @@ final class SparsePhases {
 
     Optional<SparseFfn> sparseFfn() { return Optional.ofNullable(sparse); }
 
+    /** Releases the sparse FFN's backend buffers, if it was ever built. */
+    void close() {
+        if (sparse != null) sparse.close();
+    }
+
     /** Balanced k-means of layer's W1 rows, then the expert-contiguous permutation of params, grads and buffers. */
     private void cluster(int layer, SparsityConfig cfg, long seed, List<Tensor> sameLayoutBuffers) {
         var metric = "cosine".equals(cfg.clusterMetric()) ? NeuronClustering.Metric.COSINE : NeuronClustering.Metric.L2;

@@ -28,10 +28,14 @@ public interface SparseKernels {
      * An effective weight [rows, cols] = β·S(W) with S-STE's 2:4 groups running along cols (SPEC
      * §3.1), in the forms a sparse GEMM reads: as a 2:4 left operand along K = cols, and dense.
      */
-    interface PackedWeight {
+    interface PackedWeight extends AutoCloseable {
         int rows();
 
         int cols();
+
+        /** Releases the backend memory it holds (device memory on a GPU); nothing on the CPU backends. */
+        @Override
+        default void close() {}
     }
 
     /**
@@ -40,7 +44,11 @@ public interface SparseKernels {
      * Holds up to {@link #capacityRows()} routed rows of {@link #neurons()} neurons in
      * {@link #experts()} experts, each row computing only its expert's f neurons.
      */
-    interface PackedActivations {
+    interface PackedActivations extends AutoCloseable {
+        /** Releases the backend memory it holds (device memory on a GPU); nothing on the CPU backends. */
+        @Override
+        default void close() {}
+
         int capacityRows();
 
         int neurons();

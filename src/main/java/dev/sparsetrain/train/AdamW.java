@@ -11,8 +11,10 @@ import dev.sparsetrain.tensor.Tensor;
  * AdamW over the model's flat parameter buffer with global-norm gradient clipping. The first and
  * second moments are two flat buffers of the same layout, so a checkpoint saves them by parameter name.
  * Weight decay applies only to the entries the layout marks (matrices), as in nanoGPT and Llama recipes.
+ * Closing releases the moments (device memory on a GPU backend) before the backend itself closes, so
+ * one process can train one model after another.
  */
-public final class AdamW {
+public final class AdamW implements AutoCloseable {
     private final Backend backend;
     private final ParameterLayout layout;
     private final Tensor m;
@@ -44,6 +46,20 @@ public final class AdamW {
             String n = p.name();
             backend.adamw(layout.view(params, n), layout.view(grads, n), layout.view(m, n), layout.view(v, n), lr,
                     cfg.beta1(), cfg.beta2(), cfg.eps(), p.applyWeightDecay() ? cfg.weightDecay() : 0f, step, clipScale);
+        }
+    }
+
+    /** Releases both moment buffers. */
+    @Override
+    public void close() {
+        for (Tensor t : new Tensor[] {m, v}) {
+            if (t.storage() instanceof AutoCloseable c) {
+                try {
+                    c.close();
+                } catch (Exception e) {
+                    throw new IllegalStateException("could not release an AdamW moment buffer " + t, e);
+                }
+            }
         }
     }
 }

@@ -160,6 +160,10 @@ public final class Trainer implements AutoCloseable {
 
     @Override
     public void close() {
-        model.close();
+        try {
+            optimizer.close();
+        } finally {
+            model.close();
+        }
     }
 }

@@ -173,6 +173,25 @@ class MockDriverTest {
     }
 
     @Test
+    void aTrainerGivesBackEveryDeviceBufferItTookSoAProcessCanTrainModelsOneAfterAnother() {
+        var model = new dev.sparsetrain.config.ModelConfig(64, 32, 2, 2, 1, 64, dev.sparsetrain.config.FfnKind.RELU2, 16, 10000f, 1e-5f,
+                0.02f);
+        var train = new dev.sparsetrain.config.TrainConfig(2, 1, 4, 1e-3f, 0.1f, 1, 0.1f, 0.9f, 0.95f, 1e-8f, 1f, 0, 1, 0, 1, 3, 7L);
+        var sparsity = new dev.sparsetrain.config.SparsityConfig(false, 0.2, 0.8, 8, 16, "nearest", "l2", 10, 0, false, "latent");
+        var config = new dev.sparsetrain.config.RunConfig(model, train, new dev.sparsetrain.config.DataConfig("synthetic", "bytes", ""), sparsity);
+        var validation = new dev.sparsetrain.train.Validation(java.util.List.of(new int[32]), java.util.List.of(new int[32]), 0);
+        try (CudaBackend b = open(KERNELS)) {
+            long before = b.allocatedBytes();
+            int buffersBefore = mock.liveAllocations();
+            try (var trainer = new dev.sparsetrain.train.Trainer(config, b, new dev.sparsetrain.train.SyntheticBatches(64, 7L), validation)) {
+                assertTrue(b.allocatedBytes() > before, "parameters, gradients, activations and AdamW's moments are on the device");
+            }
+            assertEquals(before, b.allocatedBytes(), "model and optimizer buffers released on close");
+            assertEquals(buffersBefore, mock.liveAllocations());
+        }
+    }
+
+    @Test
     void aCompileErrorCarriesTheProgramLog() {
         try (CudaBackend b = open(Map.of("broken.cu", "SYNTAX_ERROR __global__"))) {
             var e = assertThrows(CudaException.class, () -> b.launcher().launch("fill_ramp", 1, 1, 1, 1, 1, 0));
